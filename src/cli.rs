@@ -1,0 +1,83 @@
+//! Command-line definitions (clap). Parsing only: no work is done here.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Monte Carlo forecaster of AI-accelerator spend shares under uncertain deals.
+#[derive(Debug, Parser)]
+#[command(name = "sharecast", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a model file and print what it means: priors with their
+    /// quantiles, base-year shares, deals and the scenario table.
+    Check {
+        /// Model file (default: the built-in AI-accelerator model).
+        model: Option<PathBuf>,
+        /// Override a field: PATH=VALUE with a TOML value, e.g.
+        /// --set buyers.openai.growth='"0.2 to 0.5"'. Repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+    },
+    /// Simulate one or more models and write tables (and the report).
+    Run(RunArgs),
+}
+
+/// Sampling scheme flag.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SamplingArg {
+    /// Latin hypercube over the priors.
+    Lhs,
+    /// Plain random sampling.
+    Random,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Model files (default: the built-in AI-accelerator model). Several
+    /// files make a batch: each gets its own output folder.
+    pub models: Vec<PathBuf>,
+    /// Futures per scenario (overrides simulation.futures).
+    #[arg(long)]
+    pub futures: Option<u64>,
+    /// Seed (overrides simulation.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Sampling scheme (overrides simulation.sampling).
+    #[arg(long, value_enum)]
+    pub sampling: Option<SamplingArg>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Override a field: PATH=VALUE with a TOML value. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Output folder (default: output/<model name>). With several models,
+    /// each run goes to <DIR>/<model name>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also write paths.parquet with every future (large).
+    #[arg(long)]
+    pub paths: bool,
+    /// No progress bar and no summary lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,17 @@
+//! sharecast: a Monte Carlo forecaster of how AI-accelerator spend splits
+//! between platforms, and how strategic deals move that split.
+//!
+//! The pipeline, one module per stage: [`model`] (read, override, validate)
+//! → [`prior`] (distributions) → [`scenario`] (the deal tree) → [`engine`]
+//! (simulate futures) → [`summary`] (statistics) → [`output`] (tables) and
+//! [`report`] (charts). [`check`] describes a model in words.
+
+pub mod check;
+pub mod engine;
+pub mod manifest;
+pub mod model;
+pub mod output;
+pub mod prior;
+pub mod report;
+pub mod scenario;
+pub mod summary;

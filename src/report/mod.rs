@@ -1,0 +1,1 @@
+//! PNG charts and `index.html` drawn from the summary tables.

@@ -1,0 +1,478 @@
+//! Summaries (MODEL.md section 6): per view (each scenario, each deal
+//! outcome's marginal, and the mixture `all`), per year and series:
+//! mean, sd and quantiles; threshold probabilities with their Monte Carlo
+//! error; paired deal impacts.
+//!
+//! Quantiles. For one scenario (equal weights) they are type 7 of Hyndman &
+//! Fan (1996), numpy's default: linear interpolation between order
+//! statistics at `h = (n - 1) q`. For a mixture of scenarios with weights
+//! `w_s` (each scenario's `N` futures carry `w_s / N` each) the quantile is
+//! the inverse of the weighted empirical CDF, `inf { x : F_w(x) >= q }`,
+//! found by bisection over the `f32` values of the merged sample.
+
+use crate::engine::Paths;
+use crate::model::{Model, Series};
+use crate::scenario::Scenario;
+use rayon::prelude::*;
+
+/// The quantile levels reported.
+pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// A set of scenarios with weights summing to 1.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// `all`, `deal=outcome`, or a scenario name.
+    pub name: String,
+    /// What it is.
+    pub kind: ViewKind,
+    /// `(scenario index, weight)`.
+    pub members: Vec<(usize, f64)>,
+}
+
+/// What a view is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewKind {
+    /// Every scenario weighted by its probability.
+    All,
+    /// The marginal of outcome `.1` of deal `.0`.
+    Outcome(usize, usize),
+    /// One scenario.
+    Scenario(usize),
+}
+
+/// The views in report order: `all`, every deal outcome, every scenario.
+pub fn views(model: &Model, scenarios: &[Scenario]) -> Vec<View> {
+    let mut out = vec![View {
+        name: "all".into(),
+        kind: ViewKind::All,
+        members: scenarios.iter().enumerate().map(|(s, sc)| (s, sc.probability)).collect(),
+    }];
+    for (d, deal) in model.deals.iter().enumerate() {
+        for (o, outcome) in deal.outcomes.iter().enumerate() {
+            let members: Vec<(usize, f64)> = scenarios
+                .iter()
+                .enumerate()
+                .filter(|(_, sc)| sc.outcomes[d] == o)
+                .map(|(s, sc)| (s, sc.probability))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            out.push(View {
+                name: format!("{}={}", deal.id, outcome.id),
+                kind: ViewKind::Outcome(d, o),
+                members,
+            });
+        }
+    }
+    for (s, sc) in scenarios.iter().enumerate() {
+        out.push(View {
+            name: sc.name.clone(),
+            kind: ViewKind::Scenario(s),
+            members: vec![(s, 1.0)],
+        });
+    }
+    for v in &mut out {
+        let total: f64 = v.members.iter().map(|m| m.1).sum();
+        for m in &mut v.members {
+            m.1 /= total;
+        }
+    }
+    out
+}
+
+/// One sorted column of values with its moments.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Values in ascending order.
+    pub sorted: Vec<f32>,
+    /// Mean.
+    pub mean: f64,
+    /// Population variance.
+    pub var: f64,
+}
+
+impl Column {
+    /// Sorts the values and computes their moments (two-pass variance).
+    pub fn new(mut values: Vec<f32>) -> Column {
+        let n = values.len().max(1) as f64;
+        let mean = values.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let var = values.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+        values.sort_unstable_by(|a, b| a.total_cmp(b));
+        Column { sorted: values, mean, var }
+    }
+
+    /// Type-7 quantile.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let v = &self.sorted;
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        let h = (v.len() - 1) as f64 * q;
+        let lo = h.floor() as usize;
+        let hi = (lo + 1).min(v.len() - 1);
+        let frac = h - lo as f64;
+        v[lo] as f64 + frac * (v[hi] as f64 - v[lo] as f64)
+    }
+
+    /// Number of values `<= x`.
+    fn count_le(&self, x: f32) -> usize {
+        self.sorted.partition_point(|&v| v.total_cmp(&x).is_le())
+    }
+}
+
+/// Statistics of a weighted mixture of columns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// Weighted mean.
+    pub mean: f64,
+    /// Weighted population standard deviation.
+    pub sd: f64,
+    /// Quantiles at [`QUANTILES`].
+    pub q: [f64; 5],
+}
+
+/// Maps an `f32` to a `u32` whose order is the float's total order.
+fn ordered_bits(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+fn from_ordered_bits(u: u32) -> f32 {
+    if u & 0x8000_0000 != 0 {
+        f32::from_bits(u & 0x7FFF_FFFF)
+    } else {
+        f32::from_bits(!u)
+    }
+}
+
+/// `inf { x : F_w(x) >= q }` over a weighted mixture of sorted columns.
+fn mixture_quantile(parts: &[(&Column, f64)], q: f64) -> f64 {
+    let cdf = |x: f32| -> f64 {
+        parts
+            .iter()
+            .map(|(c, w)| w * c.count_le(x) as f64 / c.sorted.len() as f64)
+            .sum()
+    };
+    let mut lo = u32::MAX;
+    let mut hi = 0u32;
+    for (c, _) in parts {
+        if let (Some(&a), Some(&b)) = (c.sorted.first(), c.sorted.last()) {
+            lo = lo.min(ordered_bits(a));
+            hi = hi.max(ordered_bits(b));
+        }
+    }
+    if lo > hi {
+        return f64::NAN;
+    }
+    // Tolerance on the cumulative weight, so that q = k/N hits sample k.
+    let target = q - 1e-12;
+    // Invariant: F(hi) >= target; find the smallest such bit pattern.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if cdf(from_ordered_bits(mid)) >= target {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    from_ordered_bits(hi) as f64
+}
+
+/// Statistics of a view: type-7 quantiles for one column, weighted
+/// inverse-CDF quantiles for a mixture.
+pub fn mixture_stats(parts: &[(&Column, f64)]) -> Stats {
+    let mean: f64 = parts.iter().map(|(c, w)| w * c.mean).sum();
+    let var: f64 = parts.iter().map(|(c, w)| w * (c.var + (c.mean - mean).powi(2))).sum();
+    let mut q = [0.0; 5];
+    for (slot, &level) in q.iter_mut().zip(QUANTILES.iter()) {
+        *slot = if parts.len() == 1 {
+            parts[0].0.quantile(level)
+        } else {
+            mixture_quantile(parts, level)
+        };
+    }
+    Stats {
+        mean,
+        sd: var.max(0.0).sqrt(),
+        q,
+    }
+}
+
+/// Value of a series for one future, scenario and year.
+#[inline]
+pub fn series_value(model: &Model, paths: &Paths, i: usize, s: usize, k: usize, series: Series) -> f32 {
+    match series {
+        Series::Platform(p) => paths.data[paths.index(i, s, k, p)],
+        Series::Group(g) => {
+            let base = paths.index(i, s, k, 0);
+            model.groups[g].members.iter().map(|&p| paths.data[base + p] as f64).sum::<f64>() as f32
+        }
+        Series::Market => paths.data[paths.index(i, s, k, paths.columns - 1)],
+    }
+}
+
+/// One row of `summary`.
+#[derive(Debug, Clone)]
+pub struct SummaryRow {
+    /// View name.
+    pub view: usize,
+    /// Year.
+    pub year: i32,
+    /// Series.
+    pub series: Series,
+    /// Statistics.
+    pub stats: Stats,
+}
+
+/// One row of `thresholds`.
+#[derive(Debug, Clone)]
+pub struct ThresholdRow {
+    /// View index.
+    pub view: usize,
+    /// Threshold index in the model.
+    pub threshold: usize,
+    /// Probability.
+    pub probability: f64,
+    /// Monte Carlo standard error.
+    pub se: f64,
+}
+
+/// One row of `impact`.
+#[derive(Debug, Clone)]
+pub struct ImpactRow {
+    /// Deal index.
+    pub deal: usize,
+    /// Outcome index.
+    pub outcome: usize,
+    /// Year.
+    pub year: i32,
+    /// Series.
+    pub series: Series,
+    /// Mean difference.
+    pub mean: f64,
+    /// 5% quantile.
+    pub p05: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95% quantile.
+    pub p95: f64,
+    /// Number of scenario pairs behind it.
+    pub pairs: usize,
+}
+
+/// Everything computed from the paths.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The views.
+    pub views: Vec<View>,
+    /// Rows by view, year, series.
+    pub rows: Vec<SummaryRow>,
+    /// Threshold rows by view, threshold.
+    pub thresholds: Vec<ThresholdRow>,
+    /// Impact rows by deal, outcome, year, series.
+    pub impact: Vec<ImpactRow>,
+}
+
+/// Summarises the paths.
+pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summary {
+    let views = views(model, scenarios);
+    let series = model.series();
+    let years = paths.years;
+    let n = paths.futures;
+    let ns = series.len();
+
+    // Unsorted columns per (scenario, year, series), contiguous, in one
+    // pass over the paths; then sorted copies, built in parallel.
+    let raw: Vec<Vec<f32>> = (0..paths.scenarios * years)
+        .into_par_iter()
+        .flat_map_iter(|sk| {
+            let (s, k) = (sk / years, sk % years);
+            let mut cols: Vec<Vec<f32>> = vec![Vec::with_capacity(n); ns];
+            for i in 0..n {
+                for (j, col) in cols.iter_mut().enumerate() {
+                    col.push(series_value(model, paths, i, s, k, series[j]));
+                }
+            }
+            cols
+        })
+        .collect();
+    let columns: Vec<Column> = raw.par_iter().map(|v| Column::new(v.clone())).collect();
+    let col = |s: usize, k: usize, j: usize| &columns[(s * years + k) * ns + j];
+    let raw_col = |s: usize, k: usize, j: usize| &raw[(s * years + k) * ns + j];
+
+    let row_jobs: Vec<(usize, usize, usize)> = (0..views.len())
+        .flat_map(|v| (0..years).flat_map(move |k| (0..ns).map(move |j| (v, k, j))))
+        .collect();
+    let rows: Vec<SummaryRow> = row_jobs
+        .par_iter()
+        .map(|&(v, k, j)| {
+            let parts: Vec<(&Column, f64)> = views[v].members.iter().map(|&(s, w)| (col(s, k, j), w)).collect();
+            SummaryRow {
+                view: v,
+                year: model.start_year + k as i32,
+                series: series[j],
+                stats: mixture_stats(&parts),
+            }
+        })
+        .collect();
+
+    let mut thresholds = Vec::new();
+    for (v, view) in views.iter().enumerate() {
+        for (t, th) in model.thresholds.iter().enumerate() {
+            let k = (th.year - model.start_year) as usize;
+            let hits: Vec<f64> = (0..n)
+                .map(|i| {
+                    view.members
+                        .iter()
+                        .map(|&(s, w)| {
+                            let x = raw_col(s, k, series_index(&series, th.series))[i] as f64;
+                            let hit = if th.above { x > th.level } else { x < th.level };
+                            if hit {
+                                w
+                            } else {
+                                0.0
+                            }
+                        })
+                        .sum()
+                })
+                .collect();
+            let p = hits.iter().sum::<f64>() / n as f64;
+            let var = hits.iter().map(|h| (h - p).powi(2)).sum::<f64>() / n as f64;
+            thresholds.push(ThresholdRow {
+                view: v,
+                threshold: t,
+                probability: p,
+                se: (var / n as f64).sqrt(),
+            });
+        }
+    }
+
+    let impact = impacts(model, scenarios, years, &series, &raw_col);
+    Summary {
+        views,
+        rows,
+        thresholds,
+        impact,
+    }
+}
+
+/// The scenario pairs of a deal outcome: `(outcome scenario, baseline
+/// scenario, weight)`, weights normalised; pairs whose baseline counterpart
+/// has probability 0 are dropped.
+pub fn impact_pairs(model: &Model, scenarios: &[Scenario], deal: usize, outcome: usize) -> Vec<(usize, usize, f64)> {
+    let base = model.deals[deal].baseline;
+    let mut pairs = Vec::new();
+    for (s, sc) in scenarios.iter().enumerate() {
+        if sc.outcomes[deal] != outcome {
+            continue;
+        }
+        let mut target = sc.outcomes.clone();
+        target[deal] = base;
+        if let Some(b) = scenarios.iter().position(|x| x.outcomes == target) {
+            pairs.push((s, b, sc.probability));
+        }
+    }
+    let total: f64 = pairs.iter().map(|p| p.2).sum();
+    for p in &mut pairs {
+        p.2 /= total;
+    }
+    pairs
+}
+
+fn series_index(series: &[Series], s: Series) -> usize {
+    series.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+fn impacts<'c>(
+    model: &Model,
+    scenarios: &[Scenario],
+    years: usize,
+    series: &[Series],
+    raw_col: &(dyn Fn(usize, usize, usize) -> &'c Vec<f32> + Sync),
+) -> Vec<ImpactRow> {
+    let mut jobs = Vec::new();
+    for (d, deal) in model.deals.iter().enumerate() {
+        for o in 0..deal.outcomes.len() {
+            if o == deal.baseline {
+                continue;
+            }
+            let pairs = impact_pairs(model, scenarios, d, o);
+            if pairs.is_empty() {
+                continue;
+            }
+            for k in 0..years {
+                for j in 0..series.len() {
+                    jobs.push((d, o, k, j, pairs.clone()));
+                }
+            }
+        }
+    }
+    jobs.par_iter()
+        .map(|(d, o, k, j, pairs)| {
+            let cols: Vec<Column> = pairs
+                .iter()
+                .map(|&(s, b, _)| {
+                    let (x, y) = (raw_col(s, *k, *j), raw_col(b, *k, *j));
+                    Column::new(x.iter().zip(y).map(|(a, b)| a - b).collect())
+                })
+                .collect();
+            let parts: Vec<(&Column, f64)> = cols.iter().zip(pairs).map(|(c, p)| (c, p.2)).collect();
+            let st = mixture_stats(&parts);
+            ImpactRow {
+                deal: *d,
+                outcome: *o,
+                year: model.start_year + *k as i32,
+                series: series[*j],
+                mean: st.mean,
+                p05: st.q[0],
+                p50: st.q[2],
+                p95: st.q[4],
+                pairs: pairs.len(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type7_matches_numpy() {
+        // numpy.quantile([1, 2, 3, 4], 0.25) == 1.75
+        let c = Column::new(vec![4.0, 1.0, 3.0, 2.0]);
+        assert!((c.quantile(0.25) - 1.75).abs() < 1e-12);
+        assert!((c.quantile(0.5) - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mixture_quantile_is_the_weighted_inverse_cdf() {
+        let a = Column::new(vec![1.0, 2.0]);
+        let b = Column::new(vec![10.0, 20.0]);
+        // Weights 0.75 / 0.25: F(1) = .375, F(2) = .75, F(10) = .875, F(20) = 1.
+        let parts = [(&a, 0.75), (&b, 0.25)];
+        assert_eq!(mixture_quantile(&parts, 0.3), 1.0);
+        assert_eq!(mixture_quantile(&parts, 0.5), 2.0);
+        assert_eq!(mixture_quantile(&parts, 0.75), 2.0);
+        assert_eq!(mixture_quantile(&parts, 0.8), 10.0);
+        assert_eq!(mixture_quantile(&parts, 0.95), 20.0);
+        let st = mixture_stats(&parts);
+        assert!((st.mean - (0.75 * 1.5 + 0.25 * 15.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ordered_bits_round_trip_and_keep_order() {
+        let xs = [-3.5f32, -0.0, 0.0, 1e-30, 2.0, f32::MAX];
+        for w in xs.windows(2) {
+            assert!(ordered_bits(w[0]) <= ordered_bits(w[1]));
+        }
+        for x in xs {
+            assert_eq!(from_ordered_bits(ordered_bits(x)).to_bits(), x.to_bits());
+        }
+    }
+}
