@@ -1,1 +1,135 @@
-fn main(){}
+//! Benchmarks, one group per stage, on seeded inputs. Unit of the engine:
+//! the path-year (one future x one scenario x one simulated year).
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use sharecast::engine::simulate;
+use sharecast::model::{load, DEFAULT_MODEL};
+use sharecast::prior::parse_prior_str;
+use sharecast::scenario::enumerate;
+use sharecast::summary::summarise;
+use std::hint::black_box;
+
+/// 6 platforms and 4 buyers, one two-outcome deal: the issue's bar model.
+const BAR_MODEL: &str = r#"
+[model]
+name = "bench"
+start_year = 2025
+end_year = 2032
+[simulation]
+futures = 20000
+seed = 1
+[groups]
+custom = ["tpu", "trn", "asic"]
+[platforms.nvidia]
+drift = "0.05 to 0.2"
+volatility = 0.05
+[platforms.amd]
+drift = "0.05 to 0.25"
+volatility = 0.08
+[platforms.tpu]
+drift = "0.05 to 0.25"
+volatility = 0.08
+[platforms.trn]
+drift = "0.05 to 0.3"
+volatility = 0.1
+[platforms.asic]
+drift = "0 to 0.3"
+volatility = 0.15
+[platforms.other]
+drift = "0 to 0.2"
+volatility = 0.1
+[buyers.lab]
+spend = "20 to 35"
+growth = "0.2 to 0.7"
+growth_volatility = 0.15
+sensitivity = "0.5 to 2"
+agility = "pert(0.05, 0.25, 0.5)"
+mix = { nvidia = 0.9, amd = 0.05, asic = 0.05 }
+[buyers.cloud]
+spend = "25 to 35"
+growth = "0.1 to 0.5"
+growth_volatility = 0.1
+mix = { nvidia = 0.7, tpu = 0.3 }
+[buyers.retail]
+spend = "15 to 25"
+growth = "0.1 to 0.45"
+growth_volatility = 0.1
+mix = { nvidia = 0.85, trn = 0.15 }
+[buyers.rest]
+spend = "50 to 70"
+growth = "0.1 to 0.4"
+growth_volatility = 0.15
+mix = { nvidia = 0.85, amd = 0.03, other = 0.12 }
+[deals.d]
+[deals.d.outcomes.yes]
+probability = 0.5
+effects = [ { kind = "commitment", buyer = "lab", platform = "trn", spend = "4 to 8", from = 2027, to = 2030 } ]
+[deals.d.outcomes.no]
+probability = 0.5
+"#;
+
+fn priors(c: &mut Criterion) {
+    let mut g = c.benchmark_group("priors");
+    let n = 100_000u64;
+    g.throughput(Throughput::Elements(n));
+    for text in [
+        "25 to 40",
+        "pert(0.05, 0.2, 0.5)",
+        "gamma(2.5, 0.4)",
+        "normal(0.1, 0.05) in [0, 0.12]",
+    ] {
+        let p = parse_prior_str(text).unwrap();
+        g.bench_function(text, |b| {
+            b.iter(|| {
+                (0..n)
+                    .map(|i| p.quantile((i as f64 + 0.5) / n as f64))
+                    .sum::<f64>()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn engine(c: &mut Criterion) {
+    let mut g = c.benchmark_group("simulate");
+    g.sample_size(10);
+    for (name, text, futures) in [
+        ("bar_6p_4b", BAR_MODEL, 20_000),
+        ("default", DEFAULT_MODEL, 2_000),
+    ] {
+        let m = load(name, text, &[format!("simulation.futures={futures}")]).unwrap();
+        let s = enumerate(&m);
+        g.throughput(Throughput::Elements(
+            (futures * s.len() * m.horizon()) as u64,
+        ));
+        g.bench_function(name, |b| b.iter(|| black_box(simulate(&m, &s, &|_| {}))));
+    }
+    g.finish();
+}
+
+fn summary(c: &mut Criterion) {
+    let mut g = c.benchmark_group("summarise");
+    g.sample_size(10);
+    let m = load(
+        "default",
+        DEFAULT_MODEL,
+        &["simulation.futures=2000".into()],
+    )
+    .unwrap();
+    let s = enumerate(&m);
+    let paths = simulate(&m, &s, &|_| {});
+    g.throughput(Throughput::Elements(
+        (2000 * s.len() * (m.horizon() + 1)) as u64,
+    ));
+    g.bench_function("default_2000", |b| {
+        b.iter_batched(
+            || (),
+            |_| black_box(summarise(&m, &s, &paths)),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, priors, engine, summary);
+criterion_main!(benches);

@@ -16,7 +16,9 @@ pub fn base_year_shares(model: &Model) -> Vec<f64> {
         }
     }
     let total: f64 = v.iter().sum();
-    v.iter().map(|x| if total > 0.0 { x / total } else { 0.0 }).collect()
+    v.iter()
+        .map(|x| if total > 0.0 { x / total } else { 0.0 })
+        .collect()
 }
 
 fn pct(x: f64) -> String {
@@ -58,7 +60,10 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
     );
     let _ = writeln!(w, "\nPlatforms ({}):", model.platforms.len());
     for p in &model.platforms {
-        let avail = p.available_from.map(|y| format!(", available from {y}")).unwrap_or_default();
+        let avail = p
+            .available_from
+            .map(|y| format!(", available from {y}"))
+            .unwrap_or_default();
         let _ = writeln!(w, "  {} \"{}\"{avail}", p.id, p.label);
         let _ = writeln!(w, "    drift       {}", prior_line(model, p.drift));
         let _ = writeln!(w, "    volatility  {}", prior_line(model, p.volatility));
@@ -66,17 +71,34 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
     if !model.groups.is_empty() {
         let _ = writeln!(w, "\nGroups:");
         for g in &model.groups {
-            let members: Vec<&str> = g.members.iter().map(|&p| model.platforms[p].id.as_str()).collect();
+            let members: Vec<&str> = g
+                .members
+                .iter()
+                .map(|&p| model.platforms[p].id.as_str())
+                .collect();
             let _ = writeln!(w, "  {} = {}", g.id, members.join(" + "));
         }
     }
     let _ = writeln!(w, "\nBuyers ({}):", model.buyers.len());
     for b in &model.buyers {
         let _ = writeln!(w, "  {} \"{}\"", b.id, b.label);
-        let _ = writeln!(w, "    spend              {}  ({})", prior_line(model, b.spend), model.unit);
+        let _ = writeln!(
+            w,
+            "    spend              {}  ({})",
+            prior_line(model, b.spend),
+            model.unit
+        );
         let _ = writeln!(w, "    growth             {}", prior_line(model, b.growth));
-        let _ = writeln!(w, "    growth_volatility  {}", prior_line(model, b.growth_volatility));
-        let _ = writeln!(w, "    sensitivity        {}", prior_line(model, b.sensitivity));
+        let _ = writeln!(
+            w,
+            "    growth_volatility  {}",
+            prior_line(model, b.growth_volatility)
+        );
+        let _ = writeln!(
+            w,
+            "    sensitivity        {}",
+            prior_line(model, b.sensitivity)
+        );
         let _ = writeln!(w, "    agility            {}", prior_line(model, b.agility));
         let mix: Vec<String> = b
             .mix
@@ -88,12 +110,21 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
         let _ = writeln!(w, "    mix                {}", mix.join(", "));
         for (p, a) in b.affinity.iter().enumerate() {
             if let Some(id) = a {
-                let _ = writeln!(w, "    affinity {:<10} {}", model.platforms[p].id, prior_line(model, *id));
+                let _ = writeln!(
+                    w,
+                    "    affinity {:<10} {}",
+                    model.platforms[p].id,
+                    prior_line(model, *id)
+                );
             }
         }
     }
     let shares = base_year_shares(model);
-    let _ = writeln!(w, "\nBase-year {} shares implied by central spend x mix:", model.start_year);
+    let _ = writeln!(
+        w,
+        "\nBase-year {} shares implied by central spend x mix:",
+        model.start_year
+    );
     for (p, s) in shares.iter().enumerate() {
         let _ = writeln!(w, "  {:<24} {:>6}", model.platforms[p].id, pct(*s));
     }
@@ -101,15 +132,31 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
         let s: f64 = grp.members.iter().map(|&p| shares[p]).sum();
         let _ = writeln!(w, "  {:<24} {:>6}  (group)", model.groups[g].id, pct(s));
     }
-    let market: f64 = model.buyers.iter().map(|b| model.priors[b.spend].prior.quantile(0.5)).sum();
-    let _ = writeln!(w, "  market (sum of central spends) {} {}", fmt_num(market), model.unit);
+    let market: f64 = model
+        .buyers
+        .iter()
+        .map(|b| model.priors[b.spend].prior.quantile(0.5))
+        .sum();
+    let _ = writeln!(
+        w,
+        "  market (sum of central spends) {} {}",
+        fmt_num(market),
+        model.unit
+    );
 
     if !model.deals.is_empty() {
         let _ = writeln!(w, "\nDeals ({}):", model.deals.len());
     }
     for d in &model.deals {
-        let given = d.given.map(|g| format!(", given {}", model.deals[g].id)).unwrap_or_default();
-        let _ = writeln!(w, "  {} \"{}\" (baseline {}{given})", d.id, d.label, d.outcomes[d.baseline].id);
+        let given = d
+            .given
+            .map(|g| format!(", given {}", model.deals[g].id))
+            .unwrap_or_default();
+        let _ = writeln!(
+            w,
+            "  {} \"{}\" (baseline {}{given})",
+            d.id, d.label, d.outcomes[d.baseline].id
+        );
         for o in &d.outcomes {
             let prob = match d.given {
                 None => fmt_num(o.probability[0]),
@@ -129,18 +176,29 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
                     if bs.len() == model.buyers.len() && bs.len() > 1 {
                         "*".into()
                     } else {
-                        bs.iter().map(|&b| model.buyers[b].id.as_str()).collect::<Vec<_>>().join(",")
+                        bs.iter()
+                            .map(|&b| model.buyers[b].id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
                     }
                 };
                 let line = match &eff.kind {
-                    EffectKind::Commitment { buyer, platform, spend } => format!(
+                    EffectKind::Commitment {
+                        buyer,
+                        platform,
+                        spend,
+                    } => format!(
                         "commitment {} -> {}, {years}: spend {} {}/yr",
                         model.buyers[*buyer].id,
                         model.platforms[*platform].id,
                         prior_line(model, *spend),
                         model.unit
                     ),
-                    EffectKind::Affinity { buyers: bs, platform, shift } => format!(
+                    EffectKind::Affinity {
+                        buyers: bs,
+                        platform,
+                        shift,
+                    } => format!(
                         "affinity {} -> {}, {years}: shift {}",
                         buyers(bs),
                         model.platforms[*platform].id,
@@ -152,7 +210,11 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
                         prior_line(model, *shift)
                     ),
                     EffectKind::Growth { buyers: bs, shift } => {
-                        format!("growth {}, {years}: shift {}", buyers(bs), prior_line(model, *shift))
+                        format!(
+                            "growth {}, {years}: shift {}",
+                            buyers(bs),
+                            prior_line(model, *shift)
+                        )
                     }
                 };
                 let _ = writeln!(w, "      - {line}");
@@ -173,7 +235,12 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
             Series::Market => "market",
             s => model.series_id(s),
         };
-        let _ = writeln!(w, "  threshold: P({what} share {kind} {}) in {}", pct(t.level), t.year);
+        let _ = writeln!(
+            w,
+            "  threshold: P({what} share {kind} {}) in {}",
+            pct(t.level),
+            t.year
+        );
     }
     o
 }

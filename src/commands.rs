@@ -24,7 +24,8 @@ fn read_source(path: Option<&Path>) -> Result<Source> {
             text: model::DEFAULT_MODEL.to_string(),
         }),
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read model file '{}'", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read model file '{}'", p.display()))?;
             Ok(Source {
                 name: p.display().to_string(),
                 text,
@@ -105,7 +106,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         outs.push(dir);
     }
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
@@ -122,11 +125,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_one(source: &Source, model: &Model, out: &Path, overrides: &[String], threads: usize, args: &RunArgs) -> Result<String> {
+fn run_one(
+    source: &Source,
+    model: &Model,
+    out: &Path,
+    overrides: &[String],
+    threads: usize,
+    args: &RunArgs,
+) -> Result<String> {
     let mut seconds = BTreeMap::new();
     let t0 = Instant::now();
     let scenarios = scenario::enumerate(model);
-    let staging = output::Staging::new(out).with_context(|| format!("cannot prepare output folder '{}'", out.display()))?;
+    let staging = output::Staging::new(out)
+        .with_context(|| format!("cannot prepare output folder '{}'", out.display()))?;
 
     let bar = progress_bar(args.quiet, (model.simulation.futures) as u64, &model.name);
     let t = Instant::now();
@@ -145,17 +156,29 @@ fn run_one(source: &Source, model: &Model, out: &Path, overrides: &[String], thr
     output::write_csv(&mut df, &p)?;
     output::write_parquet(&mut df, &dir.join("summary.parquet"))?;
     let p = dir.join("thresholds.csv");
-    output::write_csv(&mut output::frame(output::thresholds_frame(model, &summary), &p)?, &p)?;
+    output::write_csv(
+        &mut output::frame(output::thresholds_frame(model, &summary), &p)?,
+        &p,
+    )?;
     let p = dir.join("impact.csv");
-    output::write_csv(&mut output::frame(output::impact_frame(model, &summary), &p)?, &p)?;
+    output::write_csv(
+        &mut output::frame(output::impact_frame(model, &summary), &p)?,
+        &p,
+    )?;
     let p = dir.join("scenarios.csv");
     output::write_csv(
-        &mut output::frame(output::scenarios_frame(&scenarios, model.simulation.futures), &p)?,
+        &mut output::frame(
+            output::scenarios_frame(&scenarios, model.simulation.futures),
+            &p,
+        )?,
         &p,
     )?;
     if args.paths {
         let p = dir.join("paths.parquet");
-        output::write_parquet(&mut output::frame(output::paths_frame(model, &scenarios, &paths), &p)?, &p)?;
+        output::write_parquet(
+            &mut output::frame(output::paths_frame(model, &scenarios, &paths), &p)?,
+            &p,
+        )?;
     }
     seconds.insert("write_tables".to_string(), t.elapsed().as_secs_f64());
     seconds.insert("total".to_string(), t0.elapsed().as_secs_f64());
@@ -202,8 +225,15 @@ fn run_one(source: &Source, model: &Model, out: &Path, overrides: &[String], thr
 /// second focus series (the first group by default) in the first
 /// threshold year, else the final year.
 fn headline(model: &Model, summary: &summary::Summary) -> String {
-    let series = model.focus.iter().rev().find(|s| **s != Series::Market).copied();
-    let Some(series) = series else { return String::new() };
+    let series = model
+        .focus
+        .iter()
+        .rev()
+        .find(|s| **s != Series::Market)
+        .copied();
+    let Some(series) = series else {
+        return String::new();
+    };
     let year = model.thresholds.first().map_or(model.end_year, |t| t.year);
     summary
         .rows
@@ -226,7 +256,8 @@ fn progress_bar(quiet: bool, futures: u64, name: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(futures), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} futures ({eta})") {
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} futures ({eta})")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(name.to_string());

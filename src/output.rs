@@ -45,13 +45,28 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 pub fn summary_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame> {
     let rows = &summary.rows;
     let n = rows.len();
-    let get = |f: &dyn Fn(&crate::summary::SummaryRow) -> f64| -> Vec<f64> { rows.iter().map(f).collect() };
+    let get = |f: &dyn Fn(&crate::summary::SummaryRow) -> f64| -> Vec<f64> {
+        rows.iter().map(f).collect()
+    };
     DataFrame::new(
         n,
         vec![
-            Column::new("scenario".into(), rows.iter().map(|r| summary.views[r.view].name.as_str()).collect::<Vec<_>>()),
-            Column::new("year".into(), rows.iter().map(|r| r.year).collect::<Vec<i32>>()),
-            Column::new("series".into(), rows.iter().map(|r| model.series_id(r.series)).collect::<Vec<_>>()),
+            Column::new(
+                "scenario".into(),
+                rows.iter()
+                    .map(|r| summary.views[r.view].name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "year".into(),
+                rows.iter().map(|r| r.year).collect::<Vec<i32>>(),
+            ),
+            Column::new(
+                "series".into(),
+                rows.iter()
+                    .map(|r| model.series_id(r.series))
+                    .collect::<Vec<_>>(),
+            ),
             Column::new("mean".into(), get(&|r| r.stats.mean)),
             Column::new("sd".into(), get(&|r| r.stats.sd)),
             Column::new("p05".into(), get(&|r| r.stats.q[0])),
@@ -70,15 +85,36 @@ pub fn thresholds_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFr
     DataFrame::new(
         rows.len(),
         vec![
-            Column::new("scenario".into(), rows.iter().map(|r| summary.views[r.view].name.as_str()).collect::<Vec<_>>()),
-            Column::new("series".into(), rows.iter().map(|r| model.series_id(th(r).series)).collect::<Vec<_>>()),
-            Column::new("year".into(), rows.iter().map(|r| th(r).year).collect::<Vec<i32>>()),
+            Column::new(
+                "scenario".into(),
+                rows.iter()
+                    .map(|r| summary.views[r.view].name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "series".into(),
+                rows.iter()
+                    .map(|r| model.series_id(th(r).series))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "year".into(),
+                rows.iter().map(|r| th(r).year).collect::<Vec<i32>>(),
+            ),
             Column::new(
                 "condition".into(),
-                rows.iter().map(|r| if th(r).above { "above" } else { "below" }).collect::<Vec<_>>(),
+                rows.iter()
+                    .map(|r| if th(r).above { "above" } else { "below" })
+                    .collect::<Vec<_>>(),
             ),
-            Column::new("level".into(), rows.iter().map(|r| th(r).level).collect::<Vec<f64>>()),
-            Column::new("probability".into(), rows.iter().map(|r| r.probability).collect::<Vec<f64>>()),
+            Column::new(
+                "level".into(),
+                rows.iter().map(|r| th(r).level).collect::<Vec<f64>>(),
+            ),
+            Column::new(
+                "probability".into(),
+                rows.iter().map(|r| r.probability).collect::<Vec<f64>>(),
+            ),
             Column::new("se".into(), rows.iter().map(|r| r.se).collect::<Vec<f64>>()),
         ],
     )
@@ -90,24 +126,58 @@ pub fn impact_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame>
     DataFrame::new(
         rows.len(),
         vec![
-            Column::new("deal".into(), rows.iter().map(|r| model.deals[r.deal].id.as_str()).collect::<Vec<_>>()),
+            Column::new(
+                "deal".into(),
+                rows.iter()
+                    .map(|r| model.deals[r.deal].id.as_str())
+                    .collect::<Vec<_>>(),
+            ),
             Column::new(
                 "outcome".into(),
-                rows.iter().map(|r| model.deals[r.deal].outcomes[r.outcome].id.as_str()).collect::<Vec<_>>(),
+                rows.iter()
+                    .map(|r| model.deals[r.deal].outcomes[r.outcome].id.as_str())
+                    .collect::<Vec<_>>(),
             ),
             Column::new(
                 "baseline".into(),
                 rows.iter()
-                    .map(|r| model.deals[r.deal].outcomes[model.deals[r.deal].baseline].id.as_str())
+                    .map(|r| {
+                        model.deals[r.deal].outcomes[model.deals[r.deal].baseline]
+                            .id
+                            .as_str()
+                    })
                     .collect::<Vec<_>>(),
             ),
-            Column::new("year".into(), rows.iter().map(|r| r.year).collect::<Vec<i32>>()),
-            Column::new("series".into(), rows.iter().map(|r| model.series_id(r.series)).collect::<Vec<_>>()),
-            Column::new("mean".into(), rows.iter().map(|r| r.mean).collect::<Vec<f64>>()),
-            Column::new("p05".into(), rows.iter().map(|r| r.p05).collect::<Vec<f64>>()),
-            Column::new("p50".into(), rows.iter().map(|r| r.p50).collect::<Vec<f64>>()),
-            Column::new("p95".into(), rows.iter().map(|r| r.p95).collect::<Vec<f64>>()),
-            Column::new("pairs".into(), rows.iter().map(|r| r.pairs as u32).collect::<Vec<u32>>()),
+            Column::new(
+                "year".into(),
+                rows.iter().map(|r| r.year).collect::<Vec<i32>>(),
+            ),
+            Column::new(
+                "series".into(),
+                rows.iter()
+                    .map(|r| model.series_id(r.series))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "mean".into(),
+                rows.iter().map(|r| r.mean).collect::<Vec<f64>>(),
+            ),
+            Column::new(
+                "p05".into(),
+                rows.iter().map(|r| r.p05).collect::<Vec<f64>>(),
+            ),
+            Column::new(
+                "p50".into(),
+                rows.iter().map(|r| r.p50).collect::<Vec<f64>>(),
+            ),
+            Column::new(
+                "p95".into(),
+                rows.iter().map(|r| r.p95).collect::<Vec<f64>>(),
+            ),
+            Column::new(
+                "pairs".into(),
+                rows.iter().map(|r| r.pairs as u32).collect::<Vec<u32>>(),
+            ),
         ],
     )
 }
@@ -117,8 +187,20 @@ pub fn scenarios_frame(scenarios: &[Scenario], futures: usize) -> PolarsResult<D
     DataFrame::new(
         scenarios.len(),
         vec![
-            Column::new("name".into(), scenarios.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()),
-            Column::new("probability".into(), scenarios.iter().map(|s| s.probability).collect::<Vec<f64>>()),
+            Column::new(
+                "name".into(),
+                scenarios
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "probability".into(),
+                scenarios
+                    .iter()
+                    .map(|s| s.probability)
+                    .collect::<Vec<f64>>(),
+            ),
             Column::new("futures".into(), vec![futures as u64; scenarios.len()]),
         ],
     )
@@ -126,17 +208,21 @@ pub fn scenarios_frame(scenarios: &[Scenario], futures: usize) -> PolarsResult<D
 
 /// One row per future x scenario x year: `scenario, future, year`, one
 /// share column per platform, and `market`.
-pub fn paths_frame(model: &Model, scenarios: &[Scenario], paths: &Paths) -> PolarsResult<DataFrame> {
+pub fn paths_frame(
+    model: &Model,
+    scenarios: &[Scenario],
+    paths: &Paths,
+) -> PolarsResult<DataFrame> {
     let rows = paths.futures * paths.scenarios * paths.years;
     let mut scen = Vec::with_capacity(rows);
     let mut fut = Vec::with_capacity(rows);
     let mut year = Vec::with_capacity(rows);
     let mut cols: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); paths.columns];
-    for s in 0..paths.scenarios {
+    for (s, scenario) in scenarios.iter().enumerate() {
         for i in 0..paths.futures {
             let path = paths.path(i, s);
             for k in 0..paths.years {
-                scen.push(scenarios[s].name.as_str());
+                scen.push(scenario.name.as_str());
                 fut.push(i as u32);
                 year.push(model.start_year + k as i32);
                 for (c, col) in cols.iter_mut().enumerate() {
@@ -234,7 +320,8 @@ impl Staging {
     pub fn commit(mut self) -> Result<PathBuf, OutputError> {
         let old = self.temp.with_extension("old");
         if self.target.exists() {
-            fs::rename(&self.target, &old).map_err(io("move the previous output aside", &self.target))?;
+            fs::rename(&self.target, &old)
+                .map_err(io("move the previous output aside", &self.target))?;
         }
         if let Err(e) = fs::rename(&self.temp, &self.target) {
             // Put the previous run back: nothing is lost.

@@ -1,4 +1,6 @@
 //! Priors (MODEL.md section 4): parsing the string and table forms, and
+// NaN-safe parameter checks read `!(x > 0.0)` on purpose: NaN fails them.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 //! drawing by inverse CDF from one uniform number.
 //!
 //! A [`Prior`] is a value type that cannot be wrong once built: its
@@ -95,9 +97,15 @@ impl Family {
             "normal" => {
                 want(2, "mean, sd")?;
                 if !(p[1] > 0.0) {
-                    return err(format!("normal(mean, sd) needs sd > 0, found sd = {}", p[1]));
+                    return err(format!(
+                        "normal(mean, sd) needs sd > 0, found sd = {}",
+                        p[1]
+                    ));
                 }
-                Ok(Family::Normal { mean: p[0], sd: p[1] })
+                Ok(Family::Normal {
+                    mean: p[0],
+                    sd: p[1],
+                })
             }
             "lognormal" => {
                 want(2, "mu, sigma")?;
@@ -107,7 +115,10 @@ impl Family {
                         p[1]
                     ));
                 }
-                Ok(Family::LogNormal { mu: p[0], sigma: p[1] })
+                Ok(Family::LogNormal {
+                    mu: p[0],
+                    sigma: p[1],
+                })
             }
             "uniform" => {
                 want(2, "min, max")?;
@@ -117,7 +128,10 @@ impl Family {
                         p[0], p[1]
                     ));
                 }
-                Ok(Family::Uniform { min: p[0], max: p[1] })
+                Ok(Family::Uniform {
+                    min: p[0],
+                    max: p[1],
+                })
             }
             "triangular" | "pert" => {
                 want(3, "min, mode, max")?;
@@ -141,7 +155,10 @@ impl Family {
                         p[0], p[1]
                     ));
                 }
-                Ok(Family::Beta { alpha: p[0], beta: p[1] })
+                Ok(Family::Beta {
+                    alpha: p[0],
+                    beta: p[1],
+                })
             }
             "gamma" => {
                 want(2, "shape, scale")?;
@@ -151,7 +168,10 @@ impl Family {
                         p[0], p[1]
                     ));
                 }
-                Ok(Family::Gamma { shape: p[0], scale: p[1] })
+                Ok(Family::Gamma {
+                    shape: p[0],
+                    scale: p[1],
+                })
             }
             other => err(format!("unknown distribution '{other}'")),
         }
@@ -254,7 +274,9 @@ impl Family {
     pub fn describe(&self) -> String {
         match *self {
             Family::Fixed(v) => format!("fixed {}", fmt_num(v)),
-            Family::Normal { mean, sd } => format!("normal(mean={}, sd={})", fmt_num(mean), fmt_num(sd)),
+            Family::Normal { mean, sd } => {
+                format!("normal(mean={}, sd={})", fmt_num(mean), fmt_num(sd))
+            }
             Family::LogNormal { mu, sigma } => {
                 format!("lognormal(mu={}, sigma={})", fmt_num(mu), fmt_num(sigma))
             }
@@ -376,7 +398,7 @@ fn gamma_quantile(shape: f64, u: f64) -> f64 {
         }
         let dens = ((shape - 1.0) * x.ln() - x - lg).exp();
         let mut next = x - f / dens;
-        if !(next > lo && next < hi) || !next.is_finite() {
+        if !(next > lo && next < hi && next.is_finite()) {
             next = 0.5 * (lo + hi);
         }
         if (next - x).abs() <= 1e-15 * x.abs().max(1e-300) || hi - lo <= 1e-15 * hi {
@@ -399,15 +421,23 @@ impl Prior {
     }
 
     /// Builds a prior, checking the truncation interval holds probability.
-    pub fn new(family: Family, spec: Spec, truncate: Option<(f64, f64)>) -> Result<Prior, PriorError> {
+    pub fn new(
+        family: Family,
+        spec: Spec,
+        truncate: Option<(f64, f64)>,
+    ) -> Result<Prior, PriorError> {
         let mut cdf_range = (0.0, 1.0);
         if let Some((lo, hi)) = truncate {
             if lo.is_nan() || hi.is_nan() || !(lo < hi) {
-                return err(format!("truncation [lo, hi] needs lo < hi, found [{lo}, {hi}]"));
+                return err(format!(
+                    "truncation [lo, hi] needs lo < hi, found [{lo}, {hi}]"
+                ));
             }
             if let Family::Fixed(v) = family {
                 if !(v >= lo && v <= hi) {
-                    return err(format!("fixed value {v} lies outside its truncation [{lo}, {hi}]"));
+                    return err(format!(
+                        "fixed value {v} lies outside its truncation [{lo}, {hi}]"
+                    ));
                 }
             } else {
                 let (a, b) = (family.cdf(lo), family.cdf(hi));
@@ -493,7 +523,11 @@ impl fmt::Display for Prior {
 /// Parses a prior string: `"a to b"`, `"name(p1, p2, ...)"`, or a number,
 /// each optionally followed by ` in [lo, hi]`.
 pub fn parse_prior_str(text: &str) -> Result<Prior, PriorError> {
-    let bad = |why: &str| PriorError(format!("cannot read prior \"{text}\": {why}; accepted forms: {ACCEPTED_FORMS}"));
+    let bad = |why: &str| {
+        PriorError(format!(
+            "cannot read prior \"{text}\": {why}; accepted forms: {ACCEPTED_FORMS}"
+        ))
+    };
     let s = text.trim();
     let (body, truncate) = match s.rfind(" in ") {
         Some(pos) if s[pos + 4..].trim_start().starts_with('[') => {
@@ -513,14 +547,20 @@ pub fn parse_prior_str(text: &str) -> Result<Prior, PriorError> {
     let (family, spec) = if let Some((a, b)) = body.split_once(" to ") {
         let low = parse_number(a.trim()).map_err(|e| bad(&e))?;
         let high = parse_number(b.trim()).map_err(|e| bad(&e))?;
-        (Family::interval(low, high).map_err(|e| bad(&e.0))?, Spec::Interval { low, high })
+        (
+            Family::interval(low, high).map_err(|e| bad(&e.0))?,
+            Spec::Interval { low, high },
+        )
     } else if let Some(open) = body.find('(') {
         let name = body[..open].trim();
         let inner = body[open + 1..]
             .strip_suffix(')')
             .ok_or_else(|| bad("missing closing ')'"))?;
         let nums = parse_numbers(inner).map_err(|e| bad(&e))?;
-        (Family::new(name, &nums).map_err(|e| bad(&e.0))?, Spec::Direct)
+        (
+            Family::new(name, &nums).map_err(|e| bad(&e.0))?,
+            Spec::Direct,
+        )
     } else if let Ok(v) = parse_number(body) {
         (Family::Fixed(v), Spec::Direct)
     } else {

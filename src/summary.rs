@@ -45,7 +45,11 @@ pub fn views(model: &Model, scenarios: &[Scenario]) -> Vec<View> {
     let mut out = vec![View {
         name: "all".into(),
         kind: ViewKind::All,
-        members: scenarios.iter().enumerate().map(|(s, sc)| (s, sc.probability)).collect(),
+        members: scenarios
+            .iter()
+            .enumerate()
+            .map(|(s, sc)| (s, sc.probability))
+            .collect(),
     }];
     for (d, deal) in model.deals.iter().enumerate() {
         for (o, outcome) in deal.outcomes.iter().enumerate() {
@@ -97,9 +101,17 @@ impl Column {
     pub fn new(mut values: Vec<f32>) -> Column {
         let n = values.len().max(1) as f64;
         let mean = values.iter().map(|&x| x as f64).sum::<f64>() / n;
-        let var = values.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+        let var = values
+            .iter()
+            .map(|&x| (x as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n;
         values.sort_unstable_by(|a, b| a.total_cmp(b));
-        Column { sorted: values, mean, var }
+        Column {
+            sorted: values,
+            mean,
+            var,
+        }
     }
 
     /// Type-7 quantile.
@@ -187,7 +199,10 @@ fn mixture_quantile(parts: &[(&Column, f64)], q: f64) -> f64 {
 /// inverse-CDF quantiles for a mixture.
 pub fn mixture_stats(parts: &[(&Column, f64)]) -> Stats {
     let mean: f64 = parts.iter().map(|(c, w)| w * c.mean).sum();
-    let var: f64 = parts.iter().map(|(c, w)| w * (c.var + (c.mean - mean).powi(2))).sum();
+    let var: f64 = parts
+        .iter()
+        .map(|(c, w)| w * (c.var + (c.mean - mean).powi(2)))
+        .sum();
     let mut q = [0.0; 5];
     for (slot, &level) in q.iter_mut().zip(QUANTILES.iter()) {
         *slot = if parts.len() == 1 {
@@ -205,12 +220,23 @@ pub fn mixture_stats(parts: &[(&Column, f64)]) -> Stats {
 
 /// Value of a series for one future, scenario and year.
 #[inline]
-pub fn series_value(model: &Model, paths: &Paths, i: usize, s: usize, k: usize, series: Series) -> f32 {
+pub fn series_value(
+    model: &Model,
+    paths: &Paths,
+    i: usize,
+    s: usize,
+    k: usize,
+    series: Series,
+) -> f32 {
     match series {
         Series::Platform(p) => paths.data[paths.index(i, s, k, p)],
         Series::Group(g) => {
             let base = paths.index(i, s, k, 0);
-            model.groups[g].members.iter().map(|&p| paths.data[base + p] as f64).sum::<f64>() as f32
+            model.groups[g]
+                .members
+                .iter()
+                .map(|&p| paths.data[base + p] as f64)
+                .sum::<f64>() as f32
         }
         Series::Market => paths.data[paths.index(i, s, k, paths.columns - 1)],
     }
@@ -311,7 +337,11 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
     let rows: Vec<SummaryRow> = row_jobs
         .par_iter()
         .map(|&(v, k, j)| {
-            let parts: Vec<(&Column, f64)> = views[v].members.iter().map(|&(s, w)| (col(s, k, j), w)).collect();
+            let parts: Vec<(&Column, f64)> = views[v]
+                .members
+                .iter()
+                .map(|&(s, w)| (col(s, k, j), w))
+                .collect();
             SummaryRow {
                 view: v,
                 year: model.start_year + k as i32,
@@ -364,7 +394,12 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
 /// The scenario pairs of a deal outcome: `(outcome scenario, baseline
 /// scenario, weight)`, weights normalised; pairs whose baseline counterpart
 /// has probability 0 are dropped.
-pub fn impact_pairs(model: &Model, scenarios: &[Scenario], deal: usize, outcome: usize) -> Vec<(usize, usize, f64)> {
+pub fn impact_pairs(
+    model: &Model,
+    scenarios: &[Scenario],
+    deal: usize,
+    outcome: usize,
+) -> Vec<(usize, usize, f64)> {
     let base = model.deals[deal].baseline;
     let mut pairs = Vec::new();
     for (s, sc) in scenarios.iter().enumerate() {
@@ -421,7 +456,8 @@ fn impacts<'c>(
                     Column::new(x.iter().zip(y).map(|(a, b)| a - b).collect())
                 })
                 .collect();
-            let parts: Vec<(&Column, f64)> = cols.iter().zip(pairs).map(|(c, p)| (c, p.2)).collect();
+            let parts: Vec<(&Column, f64)> =
+                cols.iter().zip(pairs).map(|(c, p)| (c, p.2)).collect();
             let st = mixture_stats(&parts);
             ImpactRow {
                 deal: *d,

@@ -5,6 +5,9 @@
 //! Output: [`Paths`], one `f32` per future x scenario x year x column, the
 //! columns being every platform's share and then the market `M(k)`.
 
+// The inner loop indexes several per-platform arrays with one index.
+#![allow(clippy::needless_range_loop)]
+
 pub mod streams;
 
 use crate::model::{EffectKind, Model, Sampling};
@@ -116,7 +119,8 @@ impl<'m> Plan<'m> {
                 let mut acc = vec![false; nb * np];
                 for (b, buyer) in model.buyers.iter().enumerate() {
                     for (p, plat) in model.platforms.iter().enumerate() {
-                        acc[b * np + p] = buyer.accessible[p] && plat.available_from.is_none_or(|y| year >= y);
+                        acc[b * np + p] =
+                            buyer.accessible[p] && plat.available_from.is_none_or(|y| year >= y);
                     }
                 }
                 acc
@@ -212,7 +216,13 @@ pub fn simulate(model: &Model, scenarios: &[Scenario], progress: &(dyn Fn(usize)
             let count = out.len() / per_future;
             for local in 0..count {
                 let i = first + local;
-                simulate_future(&plan, i, &mut scratch, &mut clamps, &mut out[local * per_future..(local + 1) * per_future]);
+                simulate_future(
+                    &plan,
+                    i,
+                    &mut scratch,
+                    &mut clamps,
+                    &mut out[local * per_future..(local + 1) * per_future],
+                );
             }
             progress(count);
             clamps
@@ -235,7 +245,13 @@ pub fn simulate(model: &Model, scenarios: &[Scenario], progress: &(dyn Fn(usize)
 }
 
 /// One future: draws, shocks, then every scenario.
-fn simulate_future(plan: &Plan<'_>, i: usize, sc: &mut Scratch, clamps: &mut [u64], out: &mut [f32]) {
+fn simulate_future(
+    plan: &Plan<'_>,
+    i: usize,
+    sc: &mut Scratch,
+    clamps: &mut [u64],
+    out: &mut [f32],
+) {
     let model = plan.model;
     let (np, nb, t) = (plan.n_platforms, plan.n_buyers, plan.horizon);
     plan.draw_priors(i, &mut sc.draws, clamps);
@@ -276,7 +292,12 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
         sc.spend[b] = d[buyer.spend];
         sc.mix[b * np..(b + 1) * np].copy_from_slice(&buyer.mix);
     }
-    write_year(&sc.spend, &sc.mix, &mut sc.platform_spend, &mut out[0..cols]);
+    write_year(
+        &sc.spend,
+        &sc.mix,
+        &mut sc.platform_spend,
+        &mut out[0..cols],
+    );
     for k in 1..=t {
         // Active shifts this year.
         sc.drift_shift.iter_mut().for_each(|x| *x = 0.0);
@@ -304,7 +325,12 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
                 if k < a.from || k > a.to {
                     continue;
                 }
-                if let EffectKind::Affinity { buyers, platform, shift } = &model.effects[a.effect].kind {
+                if let EffectKind::Affinity {
+                    buyers,
+                    platform,
+                    shift,
+                } = &model.effects[a.effect].kind
+                {
                     for &b in buyers {
                         sc.aff_shift[b * np + platform] += d[*shift];
                     }
@@ -313,7 +339,8 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
         }
         // 1. Price-performance.
         for (p, plat) in model.platforms.iter().enumerate() {
-            sc.a_idx[p] += d[plat.drift] + sc.drift_shift[p] + d[plat.volatility] * sc.eps[(k - 1) * np + p];
+            sc.a_idx[p] +=
+                d[plat.drift] + sc.drift_shift[p] + d[plat.volatility] * sc.eps[(k - 1) * np + p];
         }
         // 2. Spend.
         for (b, buyer) in model.buyers.iter().enumerate() {
@@ -376,7 +403,12 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
                 if k < a.from || k > a.to {
                     continue;
                 }
-                if let EffectKind::Commitment { buyer, platform, spend } = &model.effects[a.effect].kind {
+                if let EffectKind::Commitment {
+                    buyer,
+                    platform,
+                    spend,
+                } = &model.effects[a.effect].kind
+                {
                     if sc.spend[*buyer] > 0.0 {
                         sc.floor[buyer * np + platform] += d[*spend] / sc.spend[*buyer];
                     }
@@ -385,11 +417,20 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
             for b in 0..nb {
                 if sc.spend[b] > 0.0 {
                     let row = b * np;
-                    apply_floors(&mut sc.mix[row..row + np], &sc.floor[row..row + np], &mut sc.floored);
+                    apply_floors(
+                        &mut sc.mix[row..row + np],
+                        &sc.floor[row..row + np],
+                        &mut sc.floored,
+                    );
                 }
             }
         }
-        write_year(&sc.spend, &sc.mix, &mut sc.platform_spend, &mut out[k * cols..(k + 1) * cols]);
+        write_year(
+            &sc.spend,
+            &sc.mix,
+            &mut sc.platform_spend,
+            &mut out[k * cols..(k + 1) * cols],
+        );
     }
 }
 

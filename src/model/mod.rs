@@ -54,7 +54,12 @@ pub struct ModelError(pub Vec<Diagnostic>);
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        writeln!(f, "{} problem{} in the model:", n, if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "{} problem{} in the model:",
+            n,
+            if n == 1 { "" } else { "s" }
+        )?;
         for (i, d) in self.0.iter().enumerate() {
             if i + 1 < n {
                 writeln!(f, "  {d}")?;
@@ -392,7 +397,10 @@ impl Model {
         if let Some(p) = self.platforms.iter().position(|p| p.id == id) {
             return Some(Series::Platform(p));
         }
-        self.groups.iter().position(|g| g.id == id).map(Series::Group)
+        self.groups
+            .iter()
+            .position(|g| g.id == id)
+            .map(Series::Group)
     }
 }
 

@@ -2,7 +2,15 @@
 //! validation (unknown keys) and by `--set` (which paths exist).
 
 /// Top-level tables.
-pub const TOP: &[&str] = &["model", "simulation", "groups", "platforms", "buyers", "deals", "report"];
+pub const TOP: &[&str] = &[
+    "model",
+    "simulation",
+    "groups",
+    "platforms",
+    "buyers",
+    "deals",
+    "report",
+];
 /// Keys of `[model]`.
 pub const MODEL: &[&str] = &["name", "title", "unit", "start_year", "end_year"];
 /// Keys of `[simulation]`.
@@ -32,8 +40,8 @@ pub const REPORT: &[&str] = &["focus", "thresholds"];
 pub const THRESHOLD: &[&str] = &["series", "year", "above", "below"];
 /// Keys of a prior written as a table.
 pub const PRIOR_TABLE: &[&str] = &[
-    "dist", "low", "high", "mean", "sd", "mu", "sigma", "min", "mode", "max", "alpha", "beta", "shape",
-    "scale", "truncate",
+    "dist", "low", "high", "mean", "sd", "mu", "sigma", "min", "mode", "max", "alpha", "beta",
+    "shape", "scale", "truncate",
 ];
 
 /// What a table at some path is.
@@ -114,7 +122,8 @@ pub fn suggest(key: &str, known: &[String]) -> String {
     if known.is_empty() {
         return "nothing can be set here".to_string();
     }
-    let mut scored: Vec<(usize, &String)> = known.iter().map(|k| (edit_distance(key, k), k)).collect();
+    let mut scored: Vec<(usize, &String)> =
+        known.iter().map(|k| (edit_distance(key, k), k)).collect();
     scored.sort_by_key(|(d, k)| (*d, (*k).clone()));
     let near: Vec<&str> = scored
         .iter()
@@ -126,7 +135,14 @@ pub fn suggest(key: &str, known: &[String]) -> String {
     if near.is_empty() {
         format!("allowed: {}", all.join(", "))
     } else {
-        format!("did you mean {}? allowed: {}", near.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(" or "), all.join(", "))
+        format!(
+            "did you mean {}? allowed: {}",
+            near.iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            all.join(", ")
+        )
     }
 }
 

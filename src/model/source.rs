@@ -177,7 +177,8 @@ impl Document {
                         }
                         node = &mut entries[pos].1;
                     } else {
-                        let existing: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+                        let existing: Vec<String> =
+                            entries.iter().map(|(k, _)| k.clone()).collect();
                         let creatable = schema::may_create(&segments[..depth], seg, last);
                         if creatable {
                             let child = if last {
@@ -225,7 +226,10 @@ impl Document {
                     let idx: usize = seg.parse().map_err(|_| {
                         fail(
                             path,
-                            format!("'{here}' is an array: index it with a number 0..{}", items.len()),
+                            format!(
+                                "'{here}' is an array: index it with a number 0..{}",
+                                items.len()
+                            ),
                         )
                     })?;
                     if idx >= items.len() {
@@ -246,7 +250,10 @@ impl Document {
                 other => {
                     return Err(fail(
                         path,
-                        format!("'{here}' is {}, which has no key '{seg}'", other.type_name()),
+                        format!(
+                            "'{here}' is {}, which has no key '{seg}'",
+                            other.type_name()
+                        ),
                     ));
                 }
             }
@@ -267,7 +274,11 @@ fn set_origin(node: &mut Node, origin: &Origin) {
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn convert_table(table: DeTable<'_>) -> Value {

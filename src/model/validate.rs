@@ -51,7 +51,11 @@ impl<'a> V<'a> {
         match &node.value {
             Value::Table(e) => Some(e),
             other => {
-                self.err(path, Some(node), format!("expected a table, found {}", other.type_name()));
+                self.err(
+                    path,
+                    Some(node),
+                    format!("expected a table, found {}", other.type_name()),
+                );
                 None
             }
         }
@@ -71,7 +75,11 @@ impl<'a> V<'a> {
         match &node.value {
             Value::Str(s) => Some(s),
             other => {
-                self.err(path, Some(node), format!("expected a string, found {}", other.type_name()));
+                self.err(
+                    path,
+                    Some(node),
+                    format!("expected a string, found {}", other.type_name()),
+                );
                 None
             }
         }
@@ -81,7 +89,11 @@ impl<'a> V<'a> {
         match &node.value {
             Value::Int(i) => Some(*i),
             other => {
-                self.err(path, Some(node), format!("expected an integer, found {}", other.type_name()));
+                self.err(
+                    path,
+                    Some(node),
+                    format!("expected an integer, found {}", other.type_name()),
+                );
                 None
             }
         }
@@ -92,12 +104,20 @@ impl<'a> V<'a> {
             Value::Int(i) => *i as f64,
             Value::Float(f) => *f,
             other => {
-                self.err(path, Some(node), format!("expected a number, found {}", other.type_name()));
+                self.err(
+                    path,
+                    Some(node),
+                    format!("expected a number, found {}", other.type_name()),
+                );
                 return None;
             }
         };
         if !x.is_finite() {
-            self.err(path, Some(node), format!("expected a finite number, found {x}"));
+            self.err(
+                path,
+                Some(node),
+                format!("expected a finite number, found {x}"),
+            );
             return None;
         }
         Some(x)
@@ -105,7 +125,10 @@ impl<'a> V<'a> {
 
     fn label(&mut self, node: &'a Node, path: &str, id: &str) -> String {
         match node.get("label") {
-            Some(l) => self.string(l, &join(path, "label")).unwrap_or(id).to_string(),
+            Some(l) => self
+                .string(l, &join(path, "label"))
+                .unwrap_or(id)
+                .to_string(),
             None => id.to_string(),
         }
     }
@@ -123,7 +146,11 @@ impl<'a> V<'a> {
     fn year(&mut self, node: &'a Node, path: &str, lo: i32, hi: i32, what: &str) -> Option<i32> {
         let y = self.integer(node, path)?;
         if y < lo as i64 || y > hi as i64 {
-            self.err(path, Some(node), format!("found {y}; {what} must be a year in [{lo}, {hi}]"));
+            self.err(
+                path,
+                Some(node),
+                format!("found {y}; {what} must be a year in [{lo}, {hi}]"),
+            );
             return None;
         }
         Some(y as i32)
@@ -151,7 +178,11 @@ impl<'a> V<'a> {
         };
         if let (Some(v), Some(n)) = (prior.as_fixed(), node) {
             if !domain.allows(v) {
-                self.err(path, Some(n), format!("found {v}; allowed: {}", domain.describe()));
+                self.err(
+                    path,
+                    Some(n),
+                    format!("found {v}; allowed: {}", domain.describe()),
+                );
             }
         }
         self.priors.push(PriorSlot {
@@ -222,7 +253,11 @@ impl<'a> V<'a> {
             match node.get(p) {
                 Some(n) => values.push(self.number(n, &join(path, p))?),
                 None => {
-                    self.err(path, Some(node), format!("dist = \"{dist}\" needs {}", params.join(", ")));
+                    self.err(
+                        path,
+                        Some(node),
+                        format!("dist = \"{dist}\" needs {}", params.join(", ")),
+                    );
                     return None;
                 }
             }
@@ -245,7 +280,15 @@ impl<'a> V<'a> {
             }
         };
         let built = if dist == "interval" {
-            Family::interval(values[0], values[1]).map(|f| (f, Spec::Interval { low: values[0], high: values[1] }))
+            Family::interval(values[0], values[1]).map(|f| {
+                (
+                    f,
+                    Spec::Interval {
+                        low: values[0],
+                        high: values[1],
+                    },
+                )
+            })
         } else {
             Family::new(dist, &values).map(|f| (f, Spec::Direct))
         };
@@ -274,10 +317,18 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
     v.check_keys(root, "", schema::TOP);
 
     // [model]
-    let (mut name, mut title, mut unit) = (String::from("model"), String::new(), String::from("units"));
-    let mut years = Years { start: 2025, end: 2026 };
+    let (mut name, mut title, mut unit) =
+        (String::from("model"), String::new(), String::from("units"));
+    let mut years = Years {
+        start: 2025,
+        end: 2026,
+    };
     match root.get("model") {
-        None => v.err("model", Some(root), "missing [model] table (name, start_year, end_year)".into()),
+        None => v.err(
+            "model",
+            Some(root),
+            "missing [model] table (name, start_year, end_year)".into(),
+        ),
         Some(m) => {
             if v.table(m, "model").is_some() {
                 v.check_keys(m, "model", schema::MODEL);
@@ -285,7 +336,8 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                     Some(n) => {
                         if let Some(s) = v.string(n, "model.name") {
                             let ok = !s.is_empty()
-                                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                                && s.chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                             if ok {
                                 name = s.to_string();
                             } else {
@@ -302,13 +354,25 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                 if let Some(u) = m.get("unit") {
                     unit = v.string(u, "model.unit").unwrap_or("units").to_string();
                 }
-                let start = m.get("start_year").and_then(|n| v.integer(n, "model.start_year"));
-                let end = m.get("end_year").and_then(|n| v.integer(n, "model.end_year"));
+                let start = m
+                    .get("start_year")
+                    .and_then(|n| v.integer(n, "model.start_year"));
+                let end = m
+                    .get("end_year")
+                    .and_then(|n| v.integer(n, "model.end_year"));
                 if m.get("start_year").is_none() {
-                    v.err("model.start_year", Some(m), "missing required key 'start_year'".into());
+                    v.err(
+                        "model.start_year",
+                        Some(m),
+                        "missing required key 'start_year'".into(),
+                    );
                 }
                 if m.get("end_year").is_none() {
-                    v.err("model.end_year", Some(m), "missing required key 'end_year'".into());
+                    v.err(
+                        "model.end_year",
+                        Some(m),
+                        "missing required key 'end_year'".into(),
+                    );
                 }
                 if let (Some(s), Some(e)) = (start, end) {
                     if e < s + 1 || e - s > MAX_HORIZON || !(1..=9999).contains(&s) {
@@ -318,7 +382,10 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                             format!("found start_year = {s}, end_year = {e}; end_year must be at least start_year + 1 and at most start_year + {MAX_HORIZON}"),
                         );
                     } else {
-                        years = Years { start: s as i32, end: e as i32 };
+                        years = Years {
+                            start: s as i32,
+                            end: e as i32,
+                        };
                     }
                 }
             }
@@ -342,7 +409,11 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                     if (1..=MAX_FUTURES).contains(&f) {
                         simulation.futures = f as usize;
                     } else {
-                        v.err("simulation.futures", Some(n), format!("found {f}; allowed: 1 to {MAX_FUTURES}"));
+                        v.err(
+                            "simulation.futures",
+                            Some(n),
+                            format!("found {f}; allowed: 1 to {MAX_FUTURES}"),
+                        );
                     }
                 }
             }
@@ -351,7 +422,11 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                     if x >= 0 {
                         simulation.seed = x as u64;
                     } else {
-                        v.err("simulation.seed", Some(n), format!("found {x}; a seed is an integer >= 0"));
+                        v.err(
+                            "simulation.seed",
+                            Some(n),
+                            format!("found {x}; a seed is an integer >= 0"),
+                        );
                     }
                 }
             }
@@ -359,7 +434,11 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                 match v.string(n, "simulation.sampling") {
                     Some("lhs") => simulation.sampling = Sampling::Lhs,
                     Some("random") => simulation.sampling = Sampling::Random,
-                    Some(other) => v.err("simulation.sampling", Some(n), format!("found \"{other}\"; allowed: \"lhs\", \"random\"")),
+                    Some(other) => v.err(
+                        "simulation.sampling",
+                        Some(n),
+                        format!("found \"{other}\"; allowed: \"lhs\", \"random\""),
+                    ),
                     None => {}
                 }
             }
@@ -369,11 +448,19 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
     // [platforms]
     let mut platforms = Vec::new();
     match root.get("platforms") {
-        None => v.err("platforms", Some(root), "missing [platforms]: a model needs at least one platform".into()),
+        None => v.err(
+            "platforms",
+            Some(root),
+            "missing [platforms]: a model needs at least one platform".into(),
+        ),
         Some(pn) => {
             if let Some(entries) = v.table(pn, "platforms") {
                 if entries.is_empty() {
-                    v.err("platforms", Some(pn), "a model needs at least one platform".into());
+                    v.err(
+                        "platforms",
+                        Some(pn),
+                        "a model needs at least one platform".into(),
+                    );
                 }
                 for (id, node) in entries {
                     let path = join("platforms", id);
@@ -383,11 +470,25 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                     }
                     v.check_keys(node, &path, schema::PLATFORM);
                     let label = v.label(node, &path, id);
-                    let drift = v.prior(node.get("drift"), &join(&path, "drift"), Some(0.0), Domain::Real, None, node);
-                    let volatility = v.prior(node.get("volatility"), &join(&path, "volatility"), Some(0.0), Domain::NonNegative, None, node);
-                    let available_from = node
-                        .get("available_from")
-                        .and_then(|n| v.year(n, &join(&path, "available_from"), 1, 9999, "available_from"));
+                    let drift = v.prior(
+                        node.get("drift"),
+                        &join(&path, "drift"),
+                        Some(0.0),
+                        Domain::Real,
+                        None,
+                        node,
+                    );
+                    let volatility = v.prior(
+                        node.get("volatility"),
+                        &join(&path, "volatility"),
+                        Some(0.0),
+                        Domain::NonNegative,
+                        None,
+                        node,
+                    );
+                    let available_from = node.get("available_from").and_then(|n| {
+                        v.year(n, &join(&path, "available_from"), 1, 9999, "available_from")
+                    });
                     platforms.push(Platform {
                         id: id.clone(),
                         label,
@@ -413,22 +514,49 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                     v.err(&path, Some(node), format!("group id '{id}' is already a platform id or 'market'; series ids must be unique"));
                 }
                 let Value::Array(items) = &node.value else {
-                    v.err(&path, Some(node), format!("expected an array of platform ids, found {}", node.value.type_name()));
+                    v.err(
+                        &path,
+                        Some(node),
+                        format!(
+                            "expected an array of platform ids, found {}",
+                            node.value.type_name()
+                        ),
+                    );
                     continue;
                 };
                 if items.is_empty() {
-                    v.err(&path, Some(node), "a group needs at least one platform".into());
+                    v.err(
+                        &path,
+                        Some(node),
+                        "a group needs at least one platform".into(),
+                    );
                 }
                 let mut members = Vec::new();
                 for item in items {
-                    let Some(pid) = v.string(item, &path) else { continue };
+                    let Some(pid) = v.string(item, &path) else {
+                        continue;
+                    };
                     match find_platform(pid) {
-                        Some(p) if members.contains(&p) => v.err(&path, Some(item), format!("platform '{pid}' is listed twice")),
+                        Some(p) if members.contains(&p) => v.err(
+                            &path,
+                            Some(item),
+                            format!("platform '{pid}' is listed twice"),
+                        ),
                         Some(p) => members.push(p),
-                        None => v.err(&path, Some(item), format!("unknown platform '{pid}'; {}", schema::suggest(pid, &platform_ids))),
+                        None => v.err(
+                            &path,
+                            Some(item),
+                            format!(
+                                "unknown platform '{pid}'; {}",
+                                schema::suggest(pid, &platform_ids)
+                            ),
+                        ),
                     }
                 }
-                groups.push(Group { id: id.clone(), members });
+                groups.push(Group {
+                    id: id.clone(),
+                    members,
+                });
             }
         }
     }
@@ -436,11 +564,19 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
     // [buyers]
     let mut buyers: Vec<Buyer> = Vec::new();
     match root.get("buyers") {
-        None => v.err("buyers", Some(root), "missing [buyers]: a model needs at least one buyer".into()),
+        None => v.err(
+            "buyers",
+            Some(root),
+            "missing [buyers]: a model needs at least one buyer".into(),
+        ),
         Some(bn) => {
             if let Some(entries) = v.table(bn, "buyers") {
                 if entries.is_empty() {
-                    v.err("buyers", Some(bn), "a model needs at least one buyer".into());
+                    v.err(
+                        "buyers",
+                        Some(bn),
+                        "a model needs at least one buyer".into(),
+                    );
                 }
                 for (id, node) in entries {
                     let path = join("buyers", id);
@@ -450,11 +586,46 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                     }
                     v.check_keys(node, &path, schema::BUYER);
                     let label = v.label(node, &path, id);
-                    let spend = v.prior(node.get("spend"), &join(&path, "spend"), None, Domain::Positive, None, node);
-                    let growth = v.prior(node.get("growth"), &join(&path, "growth"), Some(0.0), Domain::AboveMinusOne, None, node);
-                    let growth_volatility = v.prior(node.get("growth_volatility"), &join(&path, "growth_volatility"), Some(0.0), Domain::NonNegative, None, node);
-                    let sensitivity = v.prior(node.get("sensitivity"), &join(&path, "sensitivity"), Some(1.0), Domain::NonNegative, None, node);
-                    let agility = v.prior(node.get("agility"), &join(&path, "agility"), Some(0.2), Domain::Unit, None, node);
+                    let spend = v.prior(
+                        node.get("spend"),
+                        &join(&path, "spend"),
+                        None,
+                        Domain::Positive,
+                        None,
+                        node,
+                    );
+                    let growth = v.prior(
+                        node.get("growth"),
+                        &join(&path, "growth"),
+                        Some(0.0),
+                        Domain::AboveMinusOne,
+                        None,
+                        node,
+                    );
+                    let growth_volatility = v.prior(
+                        node.get("growth_volatility"),
+                        &join(&path, "growth_volatility"),
+                        Some(0.0),
+                        Domain::NonNegative,
+                        None,
+                        node,
+                    );
+                    let sensitivity = v.prior(
+                        node.get("sensitivity"),
+                        &join(&path, "sensitivity"),
+                        Some(1.0),
+                        Domain::NonNegative,
+                        None,
+                        node,
+                    );
+                    let agility = v.prior(
+                        node.get("agility"),
+                        &join(&path, "agility"),
+                        Some(0.2),
+                        Domain::Unit,
+                        None,
+                        node,
+                    );
                     let mut mix = vec![0.0; platforms.len()];
                     let mix_path = join(&path, "mix");
                     match node.get("mix") {
@@ -490,7 +661,7 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                                     }
                                 }
                                 if ok && (sum - 1.0).abs() > MIX_SUM_TOL {
-                                    v.err(&mix_path, Some(mn), format!("mix sums to {sum}; it must sum to 1 (within {MIX_SUM_TOL:e})"));
+                                    v.err(&mix_path, Some(mn), format!("mix sums to {}; it must sum to 1 (within {MIX_SUM_TOL:e})", (sum * 1e12).round() / 1e12));
                                 }
                             }
                         }
@@ -502,13 +673,31 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                             for (pid, x) in ae {
                                 let xp = join(&apath, pid);
                                 match find_platform(pid) {
-                                    Some(p) => affinity[p] = Some(v.prior(Some(x), &xp, None, Domain::Real, None, an)),
-                                    None => v.err(&xp, Some(x), format!("unknown platform '{pid}'; {}", schema::suggest(pid, &platform_ids))),
+                                    Some(p) => {
+                                        affinity[p] = Some(v.prior(
+                                            Some(x),
+                                            &xp,
+                                            None,
+                                            Domain::Real,
+                                            None,
+                                            an,
+                                        ))
+                                    }
+                                    None => v.err(
+                                        &xp,
+                                        Some(x),
+                                        format!(
+                                            "unknown platform '{pid}'; {}",
+                                            schema::suggest(pid, &platform_ids)
+                                        ),
+                                    ),
                                 }
                             }
                         }
                     }
-                    let accessible = (0..platforms.len()).map(|p| mix[p] > 0.0 || affinity[p].is_some()).collect();
+                    let accessible = (0..platforms.len())
+                        .map(|p| mix[p] > 0.0 || affinity[p].is_some())
+                        .collect();
                     buyers.push(Buyer {
                         id: id.clone(),
                         label,
@@ -553,8 +742,12 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                                     let msg = if all_deal_ids.iter().any(|d| d == gid) {
                                         format!("deal '{gid}' is declared after '{id}' (or is '{id}' itself); given must name a deal declared earlier")
                                     } else {
-                                        let earlier: Vec<String> = deals.iter().map(|d| d.id.clone()).collect();
-                                        format!("unknown deal '{gid}'; {}", schema::suggest(gid, &earlier))
+                                        let earlier: Vec<String> =
+                                            deals.iter().map(|d| d.id.clone()).collect();
+                                        format!(
+                                            "unknown deal '{gid}'; {}",
+                                            schema::suggest(gid, &earlier)
+                                        )
                                     };
                                     v.err(&gp, Some(g), msg);
                                     None
@@ -563,11 +756,16 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                         }
                     }
                 };
-                let given_outcomes: Option<Vec<String>> = given.map(|g| deals[g].outcomes.iter().map(|o| o.id.clone()).collect());
+                let given_outcomes: Option<Vec<String>> =
+                    given.map(|g| deals[g].outcomes.iter().map(|o| o.id.clone()).collect());
                 let opath = join(&path, "outcomes");
                 let mut outcomes = Vec::new();
                 match node.get("outcomes") {
-                    None => v.err(&opath, Some(node), "a deal needs at least one outcome under outcomes".into()),
+                    None => v.err(
+                        &opath,
+                        Some(node),
+                        "a deal needs at least one outcome under outcomes".into(),
+                    ),
                     Some(on) => {
                         if let Some(oe) = v.table(on, &opath) {
                             if oe.is_empty() {
@@ -582,7 +780,8 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                                 v.check_keys(onode, &op, schema::OUTCOME);
                                 let olabel = v.label(onode, &op, oid);
                                 let pp = join(&op, "probability");
-                                let probability = read_probability(&mut v, onode, &pp, given_outcomes.as_deref());
+                                let probability =
+                                    read_probability(&mut v, onode, &pp, given_outcomes.as_deref());
                                 let mut idx = Vec::new();
                                 if let Some(en) = onode.get("effects") {
                                     let ep = join(&op, "effects");
@@ -590,13 +789,28 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                                         Value::Array(items) => {
                                             for (i, item) in items.iter().enumerate() {
                                                 let path_i = format!("{ep}.{i}");
-                                                if let Some(e) = read_effect(&mut v, item, &path_i, effects.len(), &years, &platforms, &buyers) {
+                                                if let Some(e) = read_effect(
+                                                    &mut v,
+                                                    item,
+                                                    &path_i,
+                                                    effects.len(),
+                                                    &years,
+                                                    &platforms,
+                                                    &buyers,
+                                                ) {
                                                     idx.push(effects.len());
                                                     effects.push(e);
                                                 }
                                             }
                                         }
-                                        other => v.err(&ep, Some(en), format!("expected an array of effect tables, found {}", other.type_name())),
+                                        other => v.err(
+                                            &ep,
+                                            Some(en),
+                                            format!(
+                                                "expected an array of effect tables, found {}",
+                                                other.type_name()
+                                            ),
+                                        ),
                                     }
                                 }
                                 outcomes.push(Outcome {
@@ -616,10 +830,12 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                         let sum: f64 = outcomes.iter().map(|o| o.probability[c]).sum();
                         if (sum - 1.0).abs() > PROB_SUM_TOL {
                             let when = match &given_outcomes {
-                                Some(g) => format!(" when {} = {}", deals[given.unwrap_or(0)].id, g[c]),
+                                Some(g) => {
+                                    format!(" when {} = {}", deals[given.unwrap_or(0)].id, g[c])
+                                }
                                 None => String::new(),
                             };
-                            v.err(&opath, node.get("outcomes"), format!("outcome probabilities{when} sum to {sum}; they must sum to 1 (within {PROB_SUM_TOL:e})"));
+                            v.err(&opath, node.get("outcomes"), format!("outcome probabilities{when} sum to {}; they must sum to 1 (within {PROB_SUM_TOL:e})", (sum * 1e12).round() / 1e12));
                         }
                     }
                 }
@@ -632,7 +848,14 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                             Some(bid) => match outcome_ids.iter().position(|o| o == bid) {
                                 Some(i) => i,
                                 None => {
-                                    v.err(&bp, Some(b), format!("unknown outcome '{bid}'; {}", schema::suggest(bid, &outcome_ids)));
+                                    v.err(
+                                        &bp,
+                                        Some(b),
+                                        format!(
+                                            "unknown outcome '{bid}'; {}",
+                                            schema::suggest(bid, &outcome_ids)
+                                        ),
+                                    );
                                     0
                                 }
                             },
@@ -667,7 +890,11 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
         focus: Vec::new(),
         thresholds: Vec::new(),
     };
-    let series_ids: Vec<String> = model.series().iter().map(|s| model.series_id(*s).to_string()).collect();
+    let series_ids: Vec<String> = model
+        .series()
+        .iter()
+        .map(|s| model.series_id(*s).to_string())
+        .collect();
 
     // [report]
     let mut focus_given = false;
@@ -682,12 +909,26 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                             if let Some(sid) = v.string(item, "report.focus") {
                                 match model.find_series(sid) {
                                     Some(s) => model.focus.push(s),
-                                    None => v.err("report.focus", Some(item), format!("unknown series '{sid}'; {}", schema::suggest(sid, &series_ids))),
+                                    None => v.err(
+                                        "report.focus",
+                                        Some(item),
+                                        format!(
+                                            "unknown series '{sid}'; {}",
+                                            schema::suggest(sid, &series_ids)
+                                        ),
+                                    ),
                                 }
                             }
                         }
                     }
-                    other => v.err("report.focus", Some(fnode), format!("expected an array of series ids, found {}", other.type_name())),
+                    other => v.err(
+                        "report.focus",
+                        Some(fnode),
+                        format!(
+                            "expected an array of series ids, found {}",
+                            other.type_name()
+                        ),
+                    ),
                 }
             }
             if let Some(tn) = rn.get("thresholds") {
@@ -721,27 +962,57 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                                     v.err(&tp, Some(item), "missing required key 'year'".into());
                                     None
                                 }
-                                Some(yn) => v.year(yn, &join(&tp, "year"), years.start, years.end, "a threshold year"),
+                                Some(yn) => v.year(
+                                    yn,
+                                    &join(&tp, "year"),
+                                    years.start,
+                                    years.end,
+                                    "a threshold year",
+                                ),
                             };
                             let level = match (item.get("above"), item.get("below")) {
-                                (Some(a), None) => v.number(a, &join(&tp, "above")).map(|x| (x, true, a)),
-                                (None, Some(b)) => v.number(b, &join(&tp, "below")).map(|x| (x, false, b)),
+                                (Some(a), None) => {
+                                    v.number(a, &join(&tp, "above")).map(|x| (x, true, a))
+                                }
+                                (None, Some(b)) => {
+                                    v.number(b, &join(&tp, "below")).map(|x| (x, false, b))
+                                }
                                 _ => {
-                                    v.err(&tp, Some(item), "a threshold needs exactly one of 'above' or 'below'".into());
+                                    v.err(
+                                        &tp,
+                                        Some(item),
+                                        "a threshold needs exactly one of 'above' or 'below'"
+                                            .into(),
+                                    );
                                     None
                                 }
                             };
                             if let Some((x, _, n)) = level {
                                 if !(0.0..=1.0).contains(&x) {
-                                    v.err(&tp, Some(n), format!("found {x}; a share threshold must be in [0, 1]"));
+                                    v.err(
+                                        &tp,
+                                        Some(n),
+                                        format!("found {x}; a share threshold must be in [0, 1]"),
+                                    );
                                 }
                             }
-                            if let (Some(series), Some(year), Some((level, above, _))) = (series, year, level) {
-                                model.thresholds.push(Threshold { series, year, level, above });
+                            if let (Some(series), Some(year), Some((level, above, _))) =
+                                (series, year, level)
+                            {
+                                model.thresholds.push(Threshold {
+                                    series,
+                                    year,
+                                    level,
+                                    above,
+                                });
                             }
                         }
                     }
-                    other => v.err("report.thresholds", Some(tn), format!("expected an array of tables, found {}", other.type_name())),
+                    other => v.err(
+                        "report.thresholds",
+                        Some(tn),
+                        format!("expected an array of tables, found {}", other.type_name()),
+                    ),
                 }
             }
         }
@@ -765,7 +1036,12 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
     }
 }
 
-fn read_probability<'a>(v: &mut V<'a>, onode: &'a Node, pp: &str, given: Option<&[String]>) -> Vec<f64> {
+fn read_probability<'a>(
+    v: &mut V<'a>,
+    onode: &'a Node,
+    pp: &str,
+    given: Option<&[String]>,
+) -> Vec<f64> {
     let Some(pn) = onode.get("probability") else {
         v.err(pp, Some(onode), "missing required key 'probability'".into());
         return Vec::new();
@@ -774,7 +1050,11 @@ fn read_probability<'a>(v: &mut V<'a>, onode: &'a Node, pp: &str, given: Option<
         if (0.0..=1.0).contains(&x) {
             true
         } else {
-            v.err(path, Some(n), format!("found {x}; a probability must be in [0, 1]"));
+            v.err(
+                path,
+                Some(n),
+                format!("found {x}; a probability must be in [0, 1]"),
+            );
             false
         }
     };
@@ -796,7 +1076,14 @@ fn read_probability<'a>(v: &mut V<'a>, onode: &'a Node, pp: &str, given: Option<
             for (k, n) in entries {
                 let kp = join(pp, k);
                 let Some(i) = g.iter().position(|o| o == k) else {
-                    v.err(&kp, Some(n), format!("unknown outcome '{k}' of the given deal; {}", schema::suggest(k, g)));
+                    v.err(
+                        &kp,
+                        Some(n),
+                        format!(
+                            "unknown outcome '{k}' of the given deal; {}",
+                            schema::suggest(k, g)
+                        ),
+                    );
                     ok = false;
                     continue;
                 };
@@ -804,7 +1091,11 @@ fn read_probability<'a>(v: &mut V<'a>, onode: &'a Node, pp: &str, given: Option<
                     Value::Int(i) => *i as f64,
                     Value::Float(f) => *f,
                     other => {
-                        v.err(&kp, Some(n), format!("expected a number, found {}", other.type_name()));
+                        v.err(
+                            &kp,
+                            Some(n),
+                            format!("expected a number, found {}", other.type_name()),
+                        );
                         ok = false;
                         continue;
                     }
@@ -849,13 +1140,16 @@ fn read_effect<'a>(
     buyers: &[Buyer],
 ) -> Option<Effect> {
     let node_ref = node;
-    if v.table(node_ref, path).is_none() {
-        return None;
-    }
+    v.table(node_ref, path)?;
     let kind_node = match node_ref.get("kind") {
         Some(k) => k,
         None => {
-            v.err(path, Some(node_ref), "an effect needs kind = \"commitment\", \"affinity\", \"drift\" or \"growth\"".into());
+            v.err(
+                path,
+                Some(node_ref),
+                "an effect needs kind = \"commitment\", \"affinity\", \"drift\" or \"growth\""
+                    .into(),
+            );
             return None;
         }
     };
@@ -876,7 +1170,11 @@ fn read_effect<'a>(
     let need = |v: &mut V<'a>, key: &str| -> Option<String> {
         match node_ref.get(key) {
             None => {
-                v.err(path, Some(node_ref), format!("a {kind} effect needs '{key}'"));
+                v.err(
+                    path,
+                    Some(node_ref),
+                    format!("a {kind} effect needs '{key}'"),
+                );
                 None
             }
             Some(n) => v.string(n, &join(path, key)).map(|s| s.to_string()),
@@ -887,7 +1185,14 @@ fn read_effect<'a>(
             Some(pid) => match platforms.iter().position(|p| p.id == pid) {
                 Some(p) => Some(p),
                 None => {
-                    v.err(&join(path, "platform"), node_ref.get("platform"), format!("unknown platform '{pid}'; {}", schema::suggest(&pid, &platform_ids)));
+                    v.err(
+                        &join(path, "platform"),
+                        node_ref.get("platform"),
+                        format!(
+                            "unknown platform '{pid}'; {}",
+                            schema::suggest(&pid, &platform_ids)
+                        ),
+                    );
                     return None;
                 }
             },
@@ -898,15 +1203,30 @@ fn read_effect<'a>(
     };
     let buyer_sel: Option<Vec<usize>> = if allowed.contains(&"buyer") {
         match need(v, "buyer") {
-            Some(bid) if bid == "*" && kind != "commitment" => Some(match (kind.as_str(), platform) {
-                ("affinity", Some(p)) => (0..buyers.len()).filter(|&b| buyers[b].accessible[p]).collect(),
-                _ => (0..buyers.len()).collect(),
-            }),
+            Some(bid) if bid == "*" && kind != "commitment" => {
+                Some(match (kind.as_str(), platform) {
+                    ("affinity", Some(p)) => (0..buyers.len())
+                        .filter(|&b| buyers[b].accessible[p])
+                        .collect(),
+                    _ => (0..buyers.len()).collect(),
+                })
+            }
             Some(bid) => match buyers.iter().position(|b| b.id == bid) {
                 Some(b) => Some(vec![b]),
                 None => {
-                    let extra = if kind == "commitment" { " (a commitment names one buyer)" } else { " or \"*\"" };
-                    v.err(&join(path, "buyer"), node_ref.get("buyer"), format!("unknown buyer '{bid}'{extra}; {}", schema::suggest(&bid, &buyer_ids)));
+                    let extra = if kind == "commitment" {
+                        " (a commitment names one buyer)"
+                    } else {
+                        " or \"*\""
+                    };
+                    v.err(
+                        &join(path, "buyer"),
+                        node_ref.get("buyer"),
+                        format!(
+                            "unknown buyer '{bid}'{extra}; {}",
+                            schema::suggest(&bid, &buyer_ids)
+                        ),
+                    );
                     return None;
                 }
             },
@@ -924,7 +1244,11 @@ fn read_effect<'a>(
         None => years.end,
     };
     if from > to {
-        v.err(path, node_ref.get("from"), format!("from = {from} is after to = {to}; need from <= to"));
+        v.err(
+            path,
+            node_ref.get("from"),
+            format!("from = {from} is after to = {to}; need from <= to"),
+        );
         return None;
     }
     let kind = match kind.as_str() {
@@ -935,7 +1259,14 @@ fn read_effect<'a>(
                     v.err(&join(path, "from"), node_ref.get("from").or(Some(node_ref)), format!("the commitment starts in {from}, but platform '{}' is available only from {y}", platforms[p].id));
                 }
             }
-            let spend = v.prior(node_ref.get("spend"), &join(path, "spend"), None, Domain::NonNegative, Some(effect_index), node_ref);
+            let spend = v.prior(
+                node_ref.get("spend"),
+                &join(path, "spend"),
+                None,
+                Domain::NonNegative,
+                Some(effect_index),
+                node_ref,
+            );
             EffectKind::Commitment {
                 buyer: buyer_sel?[0],
                 platform: p,
@@ -957,7 +1288,14 @@ fn read_effect<'a>(
                     v.err(&join(path, "platform"), node_ref.get("platform"), format!("buyer '{}' cannot access platform '{}' (no mix > 0 and no affinity entry); an affinity effect needs an accessible platform", buyers[b].id, platforms[p].id));
                 }
             }
-            let shift = v.prior(node_ref.get("shift"), &join(path, "shift"), None, Domain::Real, Some(effect_index), node_ref);
+            let shift = v.prior(
+                node_ref.get("shift"),
+                &join(path, "shift"),
+                None,
+                Domain::Real,
+                Some(effect_index),
+                node_ref,
+            );
             EffectKind::Affinity {
                 buyers: sel,
                 platform: p,
@@ -965,12 +1303,32 @@ fn read_effect<'a>(
             }
         }
         "drift" => {
-            let shift = v.prior(node_ref.get("shift"), &join(path, "shift"), None, Domain::Real, Some(effect_index), node_ref);
-            EffectKind::Drift { platform: platform?, shift }
+            let shift = v.prior(
+                node_ref.get("shift"),
+                &join(path, "shift"),
+                None,
+                Domain::Real,
+                Some(effect_index),
+                node_ref,
+            );
+            EffectKind::Drift {
+                platform: platform?,
+                shift,
+            }
         }
         _ => {
-            let shift = v.prior(node_ref.get("shift"), &join(path, "shift"), None, Domain::Real, Some(effect_index), node_ref);
-            EffectKind::Growth { buyers: buyer_sel?, shift }
+            let shift = v.prior(
+                node_ref.get("shift"),
+                &join(path, "shift"),
+                None,
+                Domain::Real,
+                Some(effect_index),
+                node_ref,
+            );
+            EffectKind::Growth {
+                buyers: buyer_sel?,
+                shift,
+            }
         }
     };
     Some(Effect {
