@@ -106,6 +106,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         outs.push(dir);
     }
+    for (_, m) in &jobs {
+        check_memory(m)?;
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -249,6 +252,45 @@ fn headline(model: &Model, summary: &summary::Summary) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+/// Bytes a run holds at its peak: the paths (`f32` per future x scenario x
+/// year x platform share and market), then the summary's unsorted and
+/// sorted columns (every series, groups and market included).
+fn peak_bytes(model: &Model) -> u128 {
+    let cells = model.simulation.futures as u128
+        * scenario::enumerate(model).len() as u128
+        * (model.horizon() as u128 + 1);
+    let columns = model.platforms.len() as u128 + 1 + 2 * model.series().len() as u128;
+    cells * columns * 4
+}
+
+/// Refuses a run that cannot fit in the memory available now, instead of
+/// letting the operating system kill it half-way.
+fn check_memory(model: &Model) -> Result<()> {
+    let need = peak_bytes(model);
+    let Some(available) = available_memory() else {
+        return Ok(());
+    };
+    if need > available * 9 / 10 {
+        let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
+        bail!(
+            "model '{}' needs about {:.1} GiB of memory for {} futures per scenario, but {:.1} GiB is available; lower --futures (memory grows with futures x scenarios x years x series)",
+            model.name,
+            gib(need),
+            model.simulation.futures,
+            gib(available)
+        );
+    }
+    Ok(())
+}
+
+/// `MemAvailable` from /proc/meminfo, when the system has it.
+fn available_memory() -> Option<u128> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 fn progress_bar(quiet: bool, futures: u64, name: &str) -> ProgressBar {

@@ -310,7 +310,8 @@ impl Family {
 
 /// Formats a number compactly (up to 6 significant digits).
 pub fn fmt_num(x: f64) -> String {
-    if x == 0.0 {
+    // Rounding noise such as 1e-17 from a quantile of 0 shows as 0.
+    if x.abs() < 1e-12 {
         return "0".into();
     }
     let s = format!("{:.6}", x);

@@ -144,7 +144,8 @@ impl<'m> Plan<'m> {
         for (j, slot) in self.model.priors.iter().enumerate() {
             let v = open01(splitmix_at(self.prior_keys[j], i as u64));
             let u = match &self.perms {
-                Some(perms) => (perms[j].apply(i as u64) as f64 + v) / n,
+                // (stratum + v) / N can round up to 1.0: keep it open.
+                Some(perms) => ((perms[j].apply(i as u64) as f64 + v) / n).min(streams::BELOW_ONE),
                 None => v,
             };
             let (x, clamped) = slot.domain.clamp(slot.prior.quantile(u));

@@ -49,10 +49,14 @@ pub fn splitmix_at(stream: u64, i: u64) -> u64 {
     mix64(stream.wrapping_add(GOLDEN.wrapping_mul(i.wrapping_add(1))))
 }
 
-/// A uniform number in the open interval (0, 1) from 64 random bits.
+/// The largest `f64` below 1.
+pub const BELOW_ONE: f64 = 1.0 - f64::EPSILON / 2.0;
+
+/// A uniform number in the open interval (0, 1) from 64 random bits: the
+/// midpoint of one of 2^52 equal cells, so neither end is ever hit.
 #[inline]
 pub fn open01(bits: u64) -> f64 {
-    ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    ((bits >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64)
 }
 
 /// Domain tags keep streams for different purposes apart.
