@@ -1,1 +1,0 @@
-//! PNG charts and `index.html` drawn from the summary tables.
