@@ -156,6 +156,26 @@ impl<'a> V<'a> {
         Some(y as i32)
     }
 
+    /// Reads the prior `key` of table `parent` at `path` and registers it.
+    fn field_prior(
+        &mut self,
+        parent: &'a Node,
+        path: &str,
+        key: &str,
+        default: Option<f64>,
+        domain: Domain,
+        effect: Option<usize>,
+    ) -> PriorId {
+        self.prior(
+            parent.get(key),
+            &join(path, key),
+            default,
+            domain,
+            effect,
+            parent,
+        )
+    }
+
     /// Reads a prior field (number, string or table) and registers it.
     fn prior(
         &mut self,
@@ -470,21 +490,14 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                     }
                     v.check_keys(node, &path, schema::PLATFORM);
                     let label = v.label(node, &path, id);
-                    let drift = v.prior(
-                        node.get("drift"),
-                        &join(&path, "drift"),
-                        Some(0.0),
-                        Domain::Real,
-                        None,
+                    let drift = v.field_prior(node, &path, "drift", Some(0.0), Domain::Real, None);
+                    let volatility = v.field_prior(
                         node,
-                    );
-                    let volatility = v.prior(
-                        node.get("volatility"),
-                        &join(&path, "volatility"),
+                        &path,
+                        "volatility",
                         Some(0.0),
                         Domain::NonNegative,
                         None,
-                        node,
                     );
                     let available_from = node.get("available_from").and_then(|n| {
                         v.year(n, &join(&path, "available_from"), 1, 9999, "available_from")
@@ -586,46 +599,33 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
                     }
                     v.check_keys(node, &path, schema::BUYER);
                     let label = v.label(node, &path, id);
-                    let spend = v.prior(
-                        node.get("spend"),
-                        &join(&path, "spend"),
-                        None,
-                        Domain::Positive,
-                        None,
+                    let spend = v.field_prior(node, &path, "spend", None, Domain::Positive, None);
+                    let growth = v.field_prior(
                         node,
-                    );
-                    let growth = v.prior(
-                        node.get("growth"),
-                        &join(&path, "growth"),
+                        &path,
+                        "growth",
                         Some(0.0),
                         Domain::AboveMinusOne,
                         None,
-                        node,
                     );
-                    let growth_volatility = v.prior(
-                        node.get("growth_volatility"),
-                        &join(&path, "growth_volatility"),
+                    let growth_volatility = v.field_prior(
+                        node,
+                        &path,
+                        "growth_volatility",
                         Some(0.0),
                         Domain::NonNegative,
                         None,
-                        node,
                     );
-                    let sensitivity = v.prior(
-                        node.get("sensitivity"),
-                        &join(&path, "sensitivity"),
+                    let sensitivity = v.field_prior(
+                        node,
+                        &path,
+                        "sensitivity",
                         Some(1.0),
                         Domain::NonNegative,
                         None,
-                        node,
                     );
-                    let agility = v.prior(
-                        node.get("agility"),
-                        &join(&path, "agility"),
-                        Some(0.2),
-                        Domain::Unit,
-                        None,
-                        node,
-                    );
+                    let agility =
+                        v.field_prior(node, &path, "agility", Some(0.2), Domain::Unit, None);
                     let mut mix = vec![0.0; platforms.len()];
                     let mix_path = join(&path, "mix");
                     match node.get("mix") {
@@ -1259,13 +1259,13 @@ fn read_effect<'a>(
                     v.err(&join(path, "from"), node_ref.get("from").or(Some(node_ref)), format!("the commitment starts in {from}, but platform '{}' is available only from {y}", platforms[p].id));
                 }
             }
-            let spend = v.prior(
-                node_ref.get("spend"),
-                &join(path, "spend"),
+            let spend = v.field_prior(
+                node_ref,
+                path,
+                "spend",
                 None,
                 Domain::NonNegative,
                 Some(effect_index),
-                node_ref,
             );
             EffectKind::Commitment {
                 buyer: buyer_sel?[0],
@@ -1288,13 +1288,13 @@ fn read_effect<'a>(
                     v.err(&join(path, "platform"), node_ref.get("platform"), format!("buyer '{}' cannot access platform '{}' (no mix > 0 and no affinity entry); an affinity effect needs an accessible platform", buyers[b].id, platforms[p].id));
                 }
             }
-            let shift = v.prior(
-                node_ref.get("shift"),
-                &join(path, "shift"),
+            let shift = v.field_prior(
+                node_ref,
+                path,
+                "shift",
                 None,
                 Domain::Real,
                 Some(effect_index),
-                node_ref,
             );
             EffectKind::Affinity {
                 buyers: sel,
@@ -1303,13 +1303,13 @@ fn read_effect<'a>(
             }
         }
         "drift" => {
-            let shift = v.prior(
-                node_ref.get("shift"),
-                &join(path, "shift"),
+            let shift = v.field_prior(
+                node_ref,
+                path,
+                "shift",
                 None,
                 Domain::Real,
                 Some(effect_index),
-                node_ref,
             );
             EffectKind::Drift {
                 platform: platform?,
@@ -1317,13 +1317,13 @@ fn read_effect<'a>(
             }
         }
         _ => {
-            let shift = v.prior(
-                node_ref.get("shift"),
-                &join(path, "shift"),
+            let shift = v.field_prior(
+                node_ref,
+                path,
+                "shift",
                 None,
                 Domain::Real,
                 Some(effect_index),
-                node_ref,
             );
             EffectKind::Growth {
                 buyers: buyer_sel?,
