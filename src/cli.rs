@@ -25,8 +25,20 @@ pub enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
-    /// Simulate one or more models and write tables (and the report).
+    /// Simulate one or more models and write tables and the report.
     Run(RunArgs),
+    /// Redraw the report of a finished run from its tables (no simulation).
+    Report {
+        /// The run's output folder (e.g. output/ai-accelerators).
+        dir: PathBuf,
+        /// Chart size in pixels, WxH.
+        #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
+        chart_size: (u32, u32),
+    },
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    sharecast::report::parse_size(s)
 }
 
 /// Sampling scheme flag.
@@ -66,6 +78,12 @@ pub struct RunArgs {
     /// Also write paths.parquet with every future (large).
     #[arg(long)]
     pub paths: bool,
+    /// Skip the PNG report (tables only).
+    #[arg(long)]
+    pub no_report: bool,
+    /// Chart size in pixels, WxH.
+    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
+    pub chart_size: (u32, u32),
     /// No progress bar and no summary lines.
     #[arg(long, short)]
     pub quiet: bool,

@@ -168,6 +168,14 @@ fn run_one(
         &mut output::frame(output::impact_frame(model, &summary), &p)?,
         &p,
     )?;
+    let p = dir.join("horizon.csv");
+    output::write_csv(
+        &mut output::frame(output::horizon_frame(model, &summary), &p)?,
+        &p,
+    )?;
+    // The model as read, so `sharecast report` can redraw from this folder alone.
+    let p = dir.join("model.toml");
+    std::fs::write(&p, &source.text).with_context(|| format!("cannot write '{}'", p.display()))?;
     let p = dir.join("scenarios.csv");
     output::write_csv(
         &mut output::frame(
@@ -211,6 +219,16 @@ fn run_one(
     let mpath = dir.join("run.json");
     std::fs::write(&mpath, serde_json::to_string_pretty(&manifest)? + "\n")
         .with_context(|| format!("cannot write '{}'", mpath.display()))?;
+    if !args.no_report {
+        let t = Instant::now();
+        sharecast::report::render(dir, args.chart_size).context("cannot draw the report")?;
+        let secs = t.elapsed().as_secs_f64();
+        // Record the report's time too: rewrite the manifest.
+        let mut manifest = manifest;
+        manifest.seconds.insert("report".to_string(), secs);
+        std::fs::write(&mpath, serde_json::to_string_pretty(&manifest)? + "\n")
+            .with_context(|| format!("cannot write '{}'", mpath.display()))?;
+    }
     let total = t0.elapsed().as_secs_f64();
     let final_dir = staging.commit()?;
     Ok(format!(
@@ -222,6 +240,18 @@ fn run_one(
         final_dir.display(),
         headline(model, &summary)
     ))
+}
+
+/// `sharecast report DIR`: redraws the charts of a finished run in place.
+pub fn report(dir: &Path, size: (u32, u32)) -> Result<()> {
+    let charts = sharecast::report::render(dir, size)
+        .with_context(|| format!("cannot draw the report of '{}'", dir.display()))?;
+    println!(
+        "{} charts and index.html -> {}",
+        charts.len(),
+        dir.join("report").display()
+    );
+    Ok(())
 }
 
 /// "; custom_silicon 2030: median 18.2% (90%: 12.1-25.3%)" for the

@@ -3,8 +3,9 @@
 //!
 //! The pipeline, one module per stage: [`model`] (read, override, validate)
 //! → [`prior`] (distributions) → [`scenario`] (the deal tree) → [`engine`]
-//! (simulate futures) → [`summary`] (statistics) → [`output`] (tables). [`check`]
-//! describes a model in words.
+//! (simulate futures) → [`summary`] (statistics) → [`output`] (tables) and
+//! [`report`] (charts read back from the tables). [`check`] describes a
+//! model in words.
 
 pub mod check;
 pub mod engine;
@@ -12,5 +13,6 @@ pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod prior;
+pub mod report;
 pub mod scenario;
 pub mod summary;

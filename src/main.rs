@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Check { model, set } => commands::check(model.as_deref(), &set),
         cli::Command::Run(args) => commands::run(&args),
+        cli::Command::Report { dir, chart_size } => commands::report(&dir, chart_size),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

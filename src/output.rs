@@ -182,6 +182,38 @@ pub fn impact_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame>
     )
 }
 
+/// `scenario, series, year, lo, hi, density`: horizon histograms.
+pub fn horizon_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame> {
+    let rows = &summary.horizon;
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new(
+                "scenario".into(),
+                rows.iter()
+                    .map(|r| summary.views[r.view].name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "series".into(),
+                rows.iter()
+                    .map(|r| model.series_id(r.series))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "year".into(),
+                rows.iter().map(|r| r.year).collect::<Vec<i32>>(),
+            ),
+            Column::new("lo".into(), rows.iter().map(|r| r.lo).collect::<Vec<f64>>()),
+            Column::new("hi".into(), rows.iter().map(|r| r.hi).collect::<Vec<f64>>()),
+            Column::new(
+                "density".into(),
+                rows.iter().map(|r| r.density).collect::<Vec<f64>>(),
+            ),
+        ],
+    )
+}
+
 /// `name, probability, futures`.
 pub fn scenarios_frame(scenarios: &[Scenario], futures: usize) -> PolarsResult<DataFrame> {
     DataFrame::new(

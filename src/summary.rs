@@ -291,6 +291,26 @@ pub struct ImpactRow {
     pub pairs: usize,
 }
 
+/// One histogram bin of a horizon distribution (report chart 2).
+#[derive(Debug, Clone)]
+pub struct HorizonRow {
+    /// View index (`all` or a deal outcome).
+    pub view: usize,
+    /// Series.
+    pub series: Series,
+    /// Year.
+    pub year: i32,
+    /// Bin start.
+    pub lo: f64,
+    /// Bin end.
+    pub hi: f64,
+    /// Probability density in the bin (probability / width).
+    pub density: f64,
+}
+
+/// Bins of a horizon histogram.
+pub const HORIZON_BINS: usize = 40;
+
 /// Everything computed from the paths.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -302,6 +322,20 @@ pub struct Summary {
     pub thresholds: Vec<ThresholdRow>,
     /// Impact rows by deal, outcome, year, series.
     pub impact: Vec<ImpactRow>,
+    /// Histograms of the focus series in the final and threshold years,
+    /// for `all` and each deal outcome, on bins shared by the views.
+    pub horizon: Vec<HorizonRow>,
+}
+
+/// Weighted probability of `lo < x <= hi` (or `x <= hi` for the first bin).
+fn mass(parts: &[(&Column, f64)], lo: f32, hi: f32, first: bool) -> f64 {
+    parts
+        .iter()
+        .map(|(c, w)| {
+            let below = if first { 0 } else { c.count_le(lo) };
+            w * (c.count_le(hi) - below) as f64 / c.sorted.len().max(1) as f64
+        })
+        .sum()
 }
 
 /// Summarises the paths.
@@ -383,11 +417,61 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
     }
 
     let impact = impacts(model, scenarios, years, &series, &raw_col);
+
+    let mut horizon_years = vec![model.end_year];
+    for t in &model.thresholds {
+        if !horizon_years.contains(&t.year) {
+            horizon_years.push(t.year);
+        }
+    }
+    let shown: Vec<usize> = (0..views.len())
+        .filter(|&v| !matches!(views[v].kind, ViewKind::Scenario(_)))
+        .collect();
+    let mut horizon = Vec::new();
+    for &sr in &model.focus {
+        let j = series_index(&series, sr);
+        for &year in &horizon_years {
+            let k = (year - model.start_year) as usize;
+            let parts_of = |v: usize| -> Vec<(&Column, f64)> {
+                views[v]
+                    .members
+                    .iter()
+                    .map(|&(s, w)| (col(s, k, j), w))
+                    .collect()
+            };
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &v in &shown {
+                let parts = parts_of(v);
+                lo = lo.min(mixture_quantile(&parts, 0.005));
+                hi = hi.max(mixture_quantile(&parts, 0.995));
+            }
+            if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+                hi = lo + 1e-6;
+            }
+            let width = (hi - lo) / HORIZON_BINS as f64;
+            for &v in &shown {
+                let parts = parts_of(v);
+                for b in 0..HORIZON_BINS {
+                    let (a, z) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
+                    let m = mass(&parts, a as f32, z as f32, false);
+                    horizon.push(HorizonRow {
+                        view: v,
+                        series: sr,
+                        year,
+                        lo: a,
+                        hi: z,
+                        density: m / width,
+                    });
+                }
+            }
+        }
+    }
     Summary {
         views,
         rows,
         thresholds,
         impact,
+        horizon,
     }
 }
 

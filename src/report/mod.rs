@@ -1,0 +1,286 @@
+//! The report: PNG charts and a self-contained `index.html`, drawn from the
+//! tables a run wrote (so `sharecast report DIR` redraws without
+//! re-simulating).
+
+pub mod charts;
+pub mod tables;
+
+use crate::model::Series;
+use plotters::style::{register_font, FontStyle};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// Default chart size in pixels.
+pub const DEFAULT_SIZE: (u32, u32) = (1600, 1000);
+
+/// Errors while drawing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A table could not be read.
+    #[error("cannot read '{path}': {message}")]
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// A chart could not be drawn or saved.
+    #[error("cannot draw a chart: {0}")]
+    Draw(String),
+    /// A file could not be written.
+    #[error("cannot write '{path}': {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// One chart of the report.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// File name inside `report/`.
+    pub file: String,
+    /// One line saying how to read it.
+    pub caption: String,
+}
+
+static FONT: Once = Once::new();
+
+/// Registers the embedded DejaVu Sans as plotters' "sans-serif".
+fn register_fonts() {
+    FONT.call_once(|| {
+        // The bytes are a valid TrueType font shipped by the dejavu crate.
+        let _ = register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// Parses `WxH`.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("chart size '{s}' must look like 1600x1000"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("chart width '{w}' is not a whole number"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("chart height '{h}' is not a whole number"))?;
+    if !(400..=8000).contains(&w) || !(300..=8000).contains(&h) {
+        return Err(format!(
+            "chart size {w}x{h} is out of range: width 400-8000, height 300-8000"
+        ));
+    }
+    Ok((w, h))
+}
+
+/// Draws every chart and `index.html` into `<dir>/report/` from the tables
+/// in `dir`.
+pub fn render(dir: &Path, size: (u32, u32)) -> Result<Vec<Chart>, ReportError> {
+    register_fonts();
+    let t = tables::load(dir)?;
+    let m = &t.model;
+    let out = dir.join("report");
+    std::fs::create_dir_all(&out).map_err(|source| ReportError::Io {
+        path: out.clone(),
+        source,
+    })?;
+    let mut list = Vec::new();
+    for s in &m.focus {
+        let id = m.series_id(*s).to_string();
+        if *s == Series::Market {
+            continue;
+        }
+        let file = format!("fan_{id}.png");
+        charts::fan(&out.join(&file), &t, &id, size)?;
+        list.push(Chart {
+            file,
+            caption: format!(
+                "{}: median and 50%/90% bands over the years, one panel per deal outcome; compare panels at a glance (same y axis).",
+                m.series_label(*s)
+            ),
+        });
+    }
+    let mut years = vec![m.end_year];
+    for th in &m.thresholds {
+        if !years.contains(&th.year) {
+            years.push(th.year);
+        }
+    }
+    if !m.deals.is_empty() {
+        for s in &m.focus {
+            let id = m.series_id(*s).to_string();
+            for &y in &years {
+                let file = format!("horizon_{id}_{y}.png");
+                charts::horizon(&out.join(&file), &t, &id, y, size)?;
+                list.push(Chart {
+                    file,
+                    caption: format!(
+                        "{} in {y}: how likely each level is under each outcome of each deal; curves further right mean a larger value.",
+                        m.series_label(*s)
+                    ),
+                });
+            }
+        }
+    }
+    charts::stacked(&out.join("mix.png"), &t, size)?;
+    list.push(Chart {
+        file: "mix.png".into(),
+        caption: "Mean share of spend by platform, stacked to 100%, for all scenarios and each outcome of the first deal.".into(),
+    });
+    for (d, deal) in m.deals.iter().enumerate() {
+        let file = format!("impact_{}.png", deal.id);
+        charts::impact(&out.join(&file), &t, d, size)?;
+        list.push(Chart {
+            file,
+            caption: format!(
+                "What '{}' changes: each outcome minus the baseline '{}', in percentage points, the same futures compared.",
+                deal.label, deal.outcomes[deal.baseline].id
+            ),
+        });
+    }
+    if !m.thresholds.is_empty() {
+        charts::thresholds(&out.join("thresholds.png"), &t, size)?;
+        list.push(Chart {
+            file: "thresholds.png".into(),
+            caption: "Probability of each threshold per outcome; bars are 95% Monte Carlo intervals, so overlapping bars are not clearly different.".into(),
+        });
+    }
+    charts::fan(&out.join("market.png"), &t, "market", size)?;
+    list.push(Chart {
+        file: "market.png".into(),
+        caption: format!(
+            "Total accelerator spend in {}: median and 50%/90% bands, per outcome.",
+            m.unit
+        ),
+    });
+    let html = index_html(&t, &list);
+    let p = out.join("index.html");
+    std::fs::write(&p, html).map_err(|source| ReportError::Io { path: p, source })?;
+    Ok(list)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+/// The self-contained page: title, run parameters, thresholds, the
+/// horizon table and every chart with its caption.
+fn index_html(t: &tables::Tables, charts: &[Chart]) -> String {
+    let m = &t.model;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>body{{font-family:sans-serif;max-width:1700px;margin:2em auto;padding:0 1em;color:#222}}table{{border-collapse:collapse;margin:1em 0;font-size:0.9em}}td,th{{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}}th:first-child,td:first-child{{text-align:left}}img{{max-width:100%;border:1px solid #ddd}}figure{{margin:2em 0}}figcaption{{color:#444;margin-top:0.4em}}</style></head><body>\n",
+        esc(&m.title)
+    );
+    let _ = writeln!(h, "<h1>{}</h1>", esc(&m.title));
+    let r = &t.run;
+    let _ = writeln!(
+        h,
+        "<p>Years {}–{} (base year {}), unit {}. {} futures per scenario, {} scenarios, seed {}, sampling {}, sharecast {}. Model: <code>{}</code> (SHA-256 <code>{}</code>). Overrides: {}.</p>",
+        m.start_year,
+        m.end_year,
+        m.start_year,
+        esc(&m.unit),
+        r["futures"],
+        r["scenarios"],
+        r["seed"],
+        esc(r["sampling"].as_str().unwrap_or("")),
+        esc(r["sharecast_version"].as_str().unwrap_or("")),
+        esc(r["model_path"].as_str().unwrap_or("")),
+        esc(&r["model_sha256"].as_str().unwrap_or("").chars().take(16).collect::<String>()),
+        r["overrides"].as_array().filter(|a| !a.is_empty()).map_or("none".to_string(), |a| {
+            a.iter().map(|v| format!("<code>{}</code>", esc(v.as_str().unwrap_or("")))).collect::<Vec<_>>().join(", ")
+        })
+    );
+    let panels = charts::outcome_panels(m);
+    if !m.thresholds.is_empty() {
+        let _ = writeln!(h, "<h2>Thresholds</h2><table><tr><th>view</th>");
+        for th in &m.thresholds {
+            let kind = if th.above { "&gt;" } else { "&lt;" };
+            let _ = write!(
+                h,
+                "<th>P({} {kind} {} in {})</th>",
+                esc(m.series_id(th.series)),
+                pct(th.level),
+                th.year
+            );
+        }
+        let _ = writeln!(h, "</tr>");
+        for p in &panels {
+            let _ = write!(h, "<tr><td>{}</td>", esc(&p.view));
+            for th in &m.thresholds {
+                let kind = if th.above { "above" } else { "below" };
+                let cell = t
+                    .thresholds
+                    .iter()
+                    .find(|r| {
+                        r.scenario == p.view
+                            && r.series == m.series_id(th.series)
+                            && r.year == th.year
+                            && r.condition == kind
+                    })
+                    .map_or("–".to_string(), |r| {
+                        format!("{:.3} ± {:.3}", r.probability, r.se)
+                    });
+                let _ = write!(h, "<td>{cell}</td>");
+            }
+            let _ = writeln!(h, "</tr>");
+        }
+        let _ = writeln!(h, "</table><p>± is one Monte Carlo standard error.</p>");
+    }
+    let _ = writeln!(
+        h,
+        "<h2>In {}: median (90% interval)</h2><table><tr><th>series</th>",
+        m.end_year
+    );
+    for p in &panels {
+        let _ = write!(h, "<th>{}</th>", esc(&p.view).replace('=', "=<br>"));
+    }
+    let _ = writeln!(h, "</tr>");
+    for s in m.series() {
+        let id = m.series_id(s);
+        let _ = write!(h, "<tr><td>{}</td>", esc(&m.series_label(s)));
+        for p in &panels {
+            let cell = t.get(&p.view, m.end_year, id).map_or("–".to_string(), |r| {
+                if s == Series::Market {
+                    format!(
+                        "{:.0} ({:.0}–{:.0}) {}",
+                        r.q[2],
+                        r.q[0],
+                        r.q[4],
+                        esc(&m.unit)
+                    )
+                } else {
+                    format!("{} ({}–{})", pct(r.q[2]), pct(r.q[0]), pct(r.q[4]))
+                }
+            });
+            let _ = write!(h, "<td>{cell}</td>");
+        }
+        let _ = writeln!(h, "</tr>");
+    }
+    let _ = writeln!(h, "</table>\n<h2>Charts</h2>");
+    for c in charts {
+        let _ = writeln!(
+            h,
+            "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
+            esc(&c.file),
+            esc(&c.caption),
+            esc(&c.caption)
+        );
+    }
+    let _ = writeln!(h, "</body></html>");
+    h
+}
