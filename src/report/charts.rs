@@ -619,6 +619,15 @@ pub fn impact(path: &Path, t: &Tables, deal: usize, size: (u32, u32)) -> Result<
                 BLACK.stroke_width(1),
             )))
             .map_err(de)?;
+        if !rows.iter().any(|r| r.outcome == d.outcomes[o].id) {
+            cell.draw(&Text::new(
+                "no paired futures: the baseline counterpart of every scenario with this outcome has probability 0",
+                (f.text as i32 * 6, f.text as i32 * 4),
+                ("sans-serif", f.text).into_font().color(&BLACK),
+            ))
+            .map_err(de)?;
+            continue;
+        }
         for s in &focus {
             let id = m.series_id(*s);
             let colour = series_colour(m, *s);

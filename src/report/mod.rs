@@ -133,6 +133,11 @@ pub fn render(dir: &Path, size: (u32, u32)) -> Result<Vec<Chart>, ReportError> {
         caption: "Mean share of spend by platform, stacked to 100%, for all scenarios and each outcome of the first deal.".into(),
     });
     for (d, deal) in m.deals.iter().enumerate() {
+        // A conditional deal can have no pairs at all: every scenario with a
+        // non-baseline outcome has a baseline counterpart of probability 0.
+        if !t.impact.iter().any(|r| r.deal == deal.id) {
+            continue;
+        }
         let file = format!("impact_{}.png", deal.id);
         charts::impact(&out.join(&file), &t, d, size)?;
         list.push(Chart {
