@@ -195,3 +195,30 @@ fn a_failed_run_keeps_the_previous_output() {
     );
     assert_eq!(fs::read(out.join("summary.csv")).unwrap(), before);
 }
+
+#[test]
+fn a_model_using_every_feature_checks_and_runs() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/models/every_feature.toml");
+    let out = sharecast().args(["check", model]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // first: big 0.3 / small 0.7; second is decided by first; third 0.25 / 0.75.
+    for line in [
+        "0.0750  first=big,second=x,third=p",
+        "0.2250  first=big,second=x,third=q",
+        "0.1750  first=small,second=y,third=p",
+        "0.5250  first=small,second=y,third=q",
+    ] {
+        assert!(text.contains(line), "missing '{line}' in:\n{text}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let res = sharecast()
+        .args(["run", "--quiet", "--futures", "300", "--out"])
+        .arg(dir.path().join("o"))
+        .arg(model)
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", stderr(&res));
+    let scen = fs::read_to_string(dir.path().join("o/scenarios.csv")).unwrap();
+    assert_eq!(scen.lines().count(), 5, "{scen}");
+}
