@@ -106,7 +106,7 @@ impl Column {
             .map(|&x| (x as f64 - mean).powi(2))
             .sum::<f64>()
             / n;
-        values.sort_unstable_by(|a, b| a.total_cmp(b));
+        sort_f32(&mut values);
         Column {
             sorted: values,
             mean,
@@ -142,6 +142,38 @@ pub struct Stats {
     pub sd: f64,
     /// Quantiles at [`QUANTILES`].
     pub q: [f64; 5],
+}
+
+/// Sorts in the float total order (as `total_cmp`): an LSD radix sort on
+/// the order-preserving bit patterns, three passes of 11 bits.
+pub fn sort_f32(values: &mut [f32]) {
+    if values.len() < 512 {
+        values.sort_unstable_by(|a, b| a.total_cmp(b));
+        return;
+    }
+    let mut keys: Vec<u32> = values.iter().map(|&x| ordered_bits(x)).collect();
+    let mut buf = vec![0u32; keys.len()];
+    for shift in [0u32, 11, 22] {
+        let mut counts = [0usize; 2048];
+        for &k in &keys {
+            counts[((k >> shift) & 0x7FF) as usize] += 1;
+        }
+        let mut total = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = total;
+            total += n;
+        }
+        for &k in &keys {
+            let digit = ((k >> shift) & 0x7FF) as usize;
+            buf[counts[digit]] = k;
+            counts[digit] += 1;
+        }
+        std::mem::swap(&mut keys, &mut buf);
+    }
+    for (v, k) in values.iter_mut().zip(keys) {
+        *v = from_ordered_bits(k);
+    }
 }
 
 /// Maps an `f32` to a `u32` whose order is the float's total order.
@@ -583,6 +615,29 @@ mod tests {
         assert_eq!(mixture_quantile(&parts, 0.95), 20.0);
         let st = mixture_stats(&parts);
         assert!((st.mean - (0.75 * 1.5 + 0.25 * 15.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn radix_sort_matches_total_cmp_sort() {
+        let mut x: u64 = 12345;
+        let mut v: Vec<f32> = (0..5000)
+            .map(|i| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let f = ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 1e3;
+                match i % 97 {
+                    0 => -0.0,
+                    1 => 0.0,
+                    2 => f32::MAX,
+                    _ => f,
+                }
+            })
+            .collect();
+        let mut want = v.clone();
+        want.sort_unstable_by(|a, b| a.total_cmp(b));
+        sort_f32(&mut v);
+        assert!(v.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 
     #[test]

@@ -198,7 +198,10 @@ fn a_failed_run_keeps_the_previous_output() {
 
 #[test]
 fn a_model_using_every_feature_checks_and_runs() {
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/models/every_feature.toml");
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/models/every_feature.toml"
+    );
     let out = sharecast().args(["check", model]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);

@@ -161,6 +161,7 @@ impl<'m> Plan<'m> {
 struct Scratch {
     draws: Vec<f64>,
     eps: Vec<f64>,
+    /// Spend shock multipliers `exp(nu eta - nu^2/2)` per year and buyer.
     eta: Vec<f64>,
     phi: Vec<f64>,
     a_idx: Vec<f64>,
@@ -266,6 +267,19 @@ fn simulate_future(
         }
     }
     let d = &sc.draws;
+    // The spend shock multiplier exp(nu eta - nu^2 / 2) is the same in every
+    // scenario of this future: compute it once.
+    for (b, buyer) in model.buyers.iter().enumerate() {
+        let nu = d[buyer.growth_volatility];
+        for k in 0..t {
+            let e = &mut sc.eta[k * nb + b];
+            *e = if nu > 0.0 {
+                (nu * *e - 0.5 * nu * nu).exp()
+            } else {
+                1.0
+            };
+        }
+    }
     for (b, buyer) in model.buyers.iter().enumerate() {
         for p in 0..np {
             sc.phi[b * np + p] = match buyer.affinity[p] {
@@ -348,14 +362,8 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
             if sc.spend[b] == 0.0 {
                 continue;
             }
-            let nu = d[buyer.growth_volatility];
             let growth = (1.0 + d[buyer.growth] + sc.growth_shift[b]).max(0.0);
-            let shock = if nu > 0.0 {
-                (nu * sc.eta[(k - 1) * nb + b] - 0.5 * nu * nu).exp()
-            } else {
-                1.0
-            };
-            sc.spend[b] *= growth * shock;
+            sc.spend[b] *= growth * sc.eta[(k - 1) * nb + b];
         }
         // 3-4. Preferred mix and inertia.
         let acc = &plan.accessible[k];
