@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     /// A file-system operation failed.
-    #[error("cannot {action} '{path}': {source}")]
+    #[error("cannot {action} '{path}'")]
     Io {
         /// What was attempted.
         action: &'static str,
@@ -24,7 +24,7 @@ pub enum OutputError {
         source: std::io::Error,
     },
     /// polars failed to build or write a frame.
-    #[error("cannot write '{path}': {source}")]
+    #[error("cannot write '{path}'")]
     Polars {
         /// The path.
         path: PathBuf,

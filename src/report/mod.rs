@@ -29,7 +29,7 @@ pub enum ReportError {
     #[error("cannot draw a chart: {0}")]
     Draw(String),
     /// A file could not be written.
-    #[error("cannot write '{path}': {source}")]
+    #[error("cannot write '{path}'")]
     Io {
         /// The file.
         path: PathBuf,
