@@ -689,8 +689,14 @@ pub fn thresholds(path: &Path, t: &Tables, size: (u32, u32)) -> Result<(), Repor
             th.level * 100.0,
             th.year
         );
+        // Row labels shrink when many outcomes share a panel, so they never overlap.
+        let (_, cell_h) = cells[i].dim_in_pixel();
+        let rows = names.len().max(1) as u32;
+        let label_px =
+            (cell_h.saturating_sub(f.caption + f.text * 4) * 8 / 10 / rows).clamp(8, f.text);
         let label_w =
-            names.iter().map(|s| s.chars().count()).max().unwrap_or(10) as u32 * f.text * 55 / 100
+            names.iter().map(|s| s.chars().count()).max().unwrap_or(10) as u32 * label_px * 55
+                / 100
                 + 20;
         let mut chart = ChartBuilder::on(&cells[i])
             .caption(caption, ("sans-serif", f.caption))
@@ -714,7 +720,8 @@ pub fn thresholds(path: &Path, t: &Tables, size: (u32, u32)) -> Result<(), Repor
                     String::new()
                 }
             })
-            .label_style(("sans-serif", f.text))
+            .y_label_style(("sans-serif", label_px))
+            .x_label_style(("sans-serif", f.text))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(de)?;
