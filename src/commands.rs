@@ -106,8 +106,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         outs.push(dir);
     }
-    for (_, m) in &jobs {
-        check_memory(m)?;
+    if args.paths {
+        // --paths keeps every future in memory.
+        for (_, m) in &jobs {
+            check_memory(m)?;
+        }
     }
     let threads = args
         .threads
@@ -143,14 +146,28 @@ fn run_one(
         .with_context(|| format!("cannot prepare output folder '{}'", out.display()))?;
 
     let bar = progress_bar(args.quiet, (model.simulation.futures) as u64, &model.name);
+    // Exact summaries hold every path; past EXACT_BUDGET they are streamed
+    // block by block into fixed-bin sketches (see summary::stream).
+    let exact = args.paths || peak_bytes(model) <= EXACT_BUDGET;
     let t = Instant::now();
-    let paths = engine::simulate(model, &scenarios, &|n| bar.inc(n as u64));
-    bar.finish_and_clear();
-    seconds.insert("simulate".to_string(), t.elapsed().as_secs_f64());
-
-    let t = Instant::now();
-    let summary = summary::summarise(model, &scenarios, &paths);
-    seconds.insert("summarise".to_string(), t.elapsed().as_secs_f64());
+    let (summary, clamps, paths) = if exact {
+        let paths = engine::simulate(model, &scenarios, &|n| bar.inc(n as u64));
+        bar.finish_and_clear();
+        seconds.insert("simulate".to_string(), t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let summary = summary::summarise(model, &scenarios, &paths);
+        seconds.insert("summarise".to_string(), t.elapsed().as_secs_f64());
+        (summary, paths.clamps.clone(), Some(paths))
+    } else {
+        let (summary, clamps) =
+            summary::stream::summarise_streamed(model, &scenarios, &|n| bar.inc(n as u64));
+        bar.finish_and_clear();
+        seconds.insert(
+            "simulate_and_summarise".to_string(),
+            t.elapsed().as_secs_f64(),
+        );
+        (summary, clamps, None)
+    };
 
     let t = Instant::now();
     let dir = staging.dir();
@@ -184,10 +201,10 @@ fn run_one(
         )?,
         &p,
     )?;
-    if args.paths {
+    if let (true, Some(paths)) = (args.paths, &paths) {
         let p = dir.join("paths.parquet");
         output::write_parquet(
-            &mut output::frame(output::paths_frame(model, &scenarios, &paths), &p)?,
+            &mut output::frame(output::paths_frame(model, &scenarios, paths), &p)?,
             &p,
         )?;
     }
@@ -197,7 +214,7 @@ fn run_one(
     let clamped_draws = model
         .priors
         .iter()
-        .zip(&paths.clamps)
+        .zip(&clamps)
         .filter(|(_, &c)| c > 0)
         .map(|(p, &c)| (p.path.clone(), c))
         .collect();
@@ -215,6 +232,11 @@ fn run_one(
         path_years: (model.simulation.futures * scenarios.len() * model.horizon()) as u64,
         seconds,
         clamped_draws,
+        summaries: if exact {
+            "exact".into()
+        } else {
+            "streamed".into()
+        },
     };
     let mpath = dir.join("run.json");
     std::fs::write(&mpath, serde_json::to_string_pretty(&manifest)? + "\n")
@@ -283,6 +305,9 @@ fn headline(model: &Model, summary: &summary::Summary) -> String {
         })
         .unwrap_or_default()
 }
+
+/// Largest memory footprint for exact summaries (every path held).
+const EXACT_BUDGET: u128 = 1 << 30;
 
 /// Bytes a run holds at its peak: the paths (`f32` per future x scenario x
 /// year x platform share and market), then the summary's unsorted and

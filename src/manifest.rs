@@ -33,6 +33,9 @@ pub struct Manifest {
     pub path_years: u64,
     /// Wall time per stage, in seconds.
     pub seconds: BTreeMap<String, f64>,
+    /// `exact` (every path held, exact sample quantiles) or `streamed`
+    /// (blocks folded into 16384-bin sketches; see `summary::stream`).
+    pub summaries: String,
     /// Per prior path, how many draws were clamped to its domain (only
     /// priors with at least one clamp are listed).
     pub clamped_draws: BTreeMap<String, u64>,

@@ -201,8 +201,21 @@ impl Scratch {
 /// Simulates every scenario for `model.simulation.futures` futures.
 /// `progress` is called once per finished chunk with its number of futures.
 pub fn simulate(model: &Model, scenarios: &[Scenario], progress: &(dyn Fn(usize) + Sync)) -> Paths {
+    simulate_range(model, scenarios, 0..model.simulation.futures, progress)
+}
+
+/// Simulates futures `range` only (a block of a streamed run): future `i`
+/// of the block is future `range.start + i` of the run, with the same draws
+/// and shocks it has in a full run.
+pub fn simulate_range(
+    model: &Model,
+    scenarios: &[Scenario],
+    range: std::ops::Range<usize>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Paths {
     let plan = Plan::new(model, scenarios);
-    let n = model.simulation.futures;
+    let offset = range.start;
+    let n = range.len();
     let years = plan.horizon + 1;
     let columns = plan.n_platforms + 1;
     let per_future = scenarios.len() * years * columns;
@@ -214,7 +227,7 @@ pub fn simulate(model: &Model, scenarios: &[Scenario], progress: &(dyn Fn(usize)
         .map(|(c, out)| {
             let mut scratch = Scratch::new(&plan);
             let mut clamps = vec![0u64; n_priors];
-            let first = c * CHUNK;
+            let first = offset + c * CHUNK;
             let count = out.len() / per_future;
             for local in 0..count {
                 let i = first + local;

@@ -10,6 +10,8 @@
 //! the inverse of the weighted empirical CDF, `inf { x : F_w(x) >= q }`,
 //! found by bisection over the `f32` values of the merged sample.
 
+pub mod stream;
+
 use crate::engine::Paths;
 use crate::model::{Model, Series};
 use crate::scenario::Scenario;
