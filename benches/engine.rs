@@ -128,6 +128,15 @@ fn summary(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    g.bench_function("streamed_with_simulation_default_2000", |b| {
+        b.iter(|| {
+            black_box(sharecast::summary::stream::summarise_streamed(
+                &m,
+                &s,
+                &|_| {},
+            ))
+        })
+    });
     g.finish();
 }
 
