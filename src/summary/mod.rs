@@ -452,54 +452,30 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
 
     let impact = impacts(model, scenarios, years, &series, &raw_col);
 
-    let mut horizon_years = vec![model.end_year];
-    for t in &model.thresholds {
-        if !horizon_years.contains(&t.year) {
-            horizon_years.push(t.year);
-        }
-    }
-    let shown: Vec<usize> = (0..views.len())
-        .filter(|&v| !matches!(views[v].kind, ViewKind::Scenario(_)))
-        .collect();
-    let mut horizon = Vec::new();
-    for &sr in &model.focus {
-        let j = series_index(&series, sr);
-        for &year in &horizon_years {
-            let k = (year - model.start_year) as usize;
-            let parts_of = |v: usize| -> Vec<(&Column, f64)> {
-                views[v]
-                    .members
-                    .iter()
-                    .map(|&(s, w)| (col(s, k, j), w))
-                    .collect()
-            };
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for &v in &shown {
-                let parts = parts_of(v);
-                lo = lo.min(mixture_quantile(&parts, 0.005));
-                hi = hi.max(mixture_quantile(&parts, 0.995));
-            }
-            if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-                hi = lo + 1e-6;
-            }
-            let width = (hi - lo) / HORIZON_BINS as f64;
-            for &v in &shown {
-                let parts = parts_of(v);
-                for b in 0..HORIZON_BINS {
-                    let (a, z) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
-                    let m = mass(&parts, a as f32, z as f32, false);
-                    horizon.push(HorizonRow {
-                        view: v,
-                        series: sr,
-                        year,
-                        lo: a,
-                        hi: z,
-                        density: m / width,
-                    });
-                }
-            }
-        }
-    }
+    let horizon = horizon_rows(
+        model,
+        &views,
+        &series,
+        &|v, k, j| {
+            let parts: Vec<(&Column, f64)> = views[v]
+                .members
+                .iter()
+                .map(|&(s, w)| (col(s, k, j), w))
+                .collect();
+            (
+                mixture_quantile(&parts, 0.005),
+                mixture_quantile(&parts, 0.995),
+            )
+        },
+        &|v, k, j, a, z| {
+            let parts: Vec<(&Column, f64)> = views[v]
+                .members
+                .iter()
+                .map(|&(s, w)| (col(s, k, j), w))
+                .collect();
+            mass(&parts, a as f32, z as f32, false)
+        },
+    );
     Summary {
         views,
         rows,
@@ -507,6 +483,60 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
         impact,
         horizon,
     }
+}
+
+/// Horizon histograms (report chart 2): for each focus series in the final
+/// and threshold years, [`HORIZON_BINS`] bins shared by `all` and every
+/// deal outcome, spanning the union of their 0.5%-99.5% ranges.
+/// `range(view, year index, series index)` gives a view's (p0.5, p99.5);
+/// `mass(view, year index, series index, lo, hi)` its probability in (lo, hi].
+pub(crate) fn horizon_rows(
+    model: &Model,
+    views: &[View],
+    series: &[Series],
+    range: &(dyn Fn(usize, usize, usize) -> (f64, f64) + Sync),
+    mass: &(dyn Fn(usize, usize, usize, f64, f64) -> f64 + Sync),
+) -> Vec<HorizonRow> {
+    let mut years = vec![model.end_year];
+    for t in &model.thresholds {
+        if !years.contains(&t.year) {
+            years.push(t.year);
+        }
+    }
+    let shown: Vec<usize> = (0..views.len())
+        .filter(|&v| !matches!(views[v].kind, ViewKind::Scenario(_)))
+        .collect();
+    let mut rows = Vec::new();
+    for &sr in &model.focus {
+        let j = series_index(series, sr);
+        for &year in &years {
+            let k = (year - model.start_year) as usize;
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &v in &shown {
+                let (a, z) = range(v, k, j);
+                lo = lo.min(a);
+                hi = hi.max(z);
+            }
+            if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+                hi = lo + 1e-6;
+            }
+            let width = (hi - lo) / HORIZON_BINS as f64;
+            for &v in &shown {
+                for b in 0..HORIZON_BINS {
+                    let (a, z) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
+                    rows.push(HorizonRow {
+                        view: v,
+                        series: sr,
+                        year,
+                        lo: a,
+                        hi: z,
+                        density: mass(v, k, j, a, z).max(0.0) / width,
+                    });
+                }
+            }
+        }
+    }
+    rows
 }
 
 /// The scenario pairs of a deal outcome: `(outcome scenario, baseline

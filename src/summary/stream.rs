@@ -13,8 +13,8 @@
 //! depend on the thread count.
 
 use super::{
-    impact_pairs, series_value, views, HorizonRow, ImpactRow, Stats, Summary, SummaryRow,
-    ThresholdRow, ViewKind, HORIZON_BINS,
+    horizon_rows, impact_pairs, series_value, views, ImpactRow, Stats, Summary, SummaryRow,
+    ThresholdRow,
 };
 use crate::engine::{simulate_range, Paths};
 use crate::model::{Model, Series};
@@ -370,54 +370,26 @@ pub fn summarise_streamed(
         })
         .collect();
 
-    let mut horizon_years = vec![model.end_year];
-    for t in &model.thresholds {
-        if !horizon_years.contains(&t.year) {
-            horizon_years.push(t.year);
-        }
-    }
-    let shown: Vec<usize> = (0..views.len())
-        .filter(|&v| !matches!(views[v].kind, ViewKind::Scenario(_)))
-        .collect();
-    let mut horizon = Vec::new();
-    for &sr in &model.focus {
-        let j = series.iter().position(|x| *x == sr).unwrap_or(0);
-        for &year in &horizon_years {
-            let k = (year - model.start_year) as usize;
-            let parts_of = |v: usize| -> Vec<(&Sketch, f64)> {
-                views[v]
-                    .members
-                    .iter()
-                    .map(|&(s, w)| (sk(s, k, j), w))
-                    .collect()
-            };
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for &v in &shown {
-                let [a, z] = quantiles(&parts_of(v), [0.005, 0.995]);
-                lo = lo.min(a);
-                hi = hi.max(z);
-            }
-            if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-                hi = lo + 1e-6;
-            }
-            let width = (hi - lo) / HORIZON_BINS as f64;
-            for &v in &shown {
-                let parts = parts_of(v);
-                for b in 0..HORIZON_BINS {
-                    let (a, z) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
-                    let m = cdf(&parts, z) - cdf(&parts, a);
-                    horizon.push(HorizonRow {
-                        view: v,
-                        series: sr,
-                        year,
-                        lo: a,
-                        hi: z,
-                        density: m.max(0.0) / width,
-                    });
-                }
-            }
-        }
-    }
+    let parts_of = |v: usize, k: usize, j: usize| -> Vec<(&Sketch, f64)> {
+        views[v]
+            .members
+            .iter()
+            .map(|&(s, w)| (sk(s, k, j), w))
+            .collect()
+    };
+    let horizon = horizon_rows(
+        model,
+        &views,
+        &series,
+        &|v, k, j| {
+            let [a, z] = quantiles(&parts_of(v, k, j), [0.005, 0.995]);
+            (a, z)
+        },
+        &|v, k, j, a, z| {
+            let parts = parts_of(v, k, j);
+            cdf(&parts, z) - cdf(&parts, a)
+        },
+    );
     (
         Summary {
             views,
