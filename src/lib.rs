@@ -7,6 +7,8 @@
 //! [`report`] (charts read back from the tables). [`check`] describes a
 //! model in words.
 
+#![deny(missing_docs)]
+
 pub mod check;
 pub mod engine;
 pub mod manifest;

@@ -20,6 +20,8 @@ pub const ACCEPTED_FORMS: &str = "a number, \"a to b\", \"normal(mean, sd)\", \"
 \"gamma(shape, scale)\", each optionally followed by \" in [lo, hi]\"";
 
 /// A distribution family with checked parameters.
+// Variant fields are the parameters named in each variant's doc.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Family {
     /// A fixed number.
@@ -42,6 +44,7 @@ pub enum Family {
 
 /// How the prior was written, kept for display (`check` shows the implied
 /// parameters of an interval).
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Spec {
     /// Written as a family directly.
