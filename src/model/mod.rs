@@ -384,7 +384,14 @@ impl Model {
     pub fn series_label(&self, s: Series) -> String {
         match s {
             Series::Platform(p) => self.platforms[p].label.clone(),
-            Series::Group(g) => self.groups[g].id.replace('_', " "),
+            Series::Group(g) => {
+                let words = self.groups[g].id.replace('_', " ");
+                let mut chars = words.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default()
+            }
             Series::Market => "market".into(),
         }
     }
