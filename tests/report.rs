@@ -160,3 +160,47 @@ fn a_bad_chart_size_is_rejected_with_the_allowed_form() {
     assert!(!res.status.success());
     assert!(String::from_utf8_lossy(&res.stderr).contains("must look like 1600x1000"));
 }
+
+#[test]
+fn index_threshold_table_shows_the_thresholds_table() {
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/models/every_feature.toml"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let res = Command::cargo_bin("sharecast")
+        .unwrap()
+        .args([
+            "run",
+            "--quiet",
+            "--futures",
+            "300",
+            "--chart-size",
+            "800x500",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(model)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    check_png(&out.join("report/thresholds.png"), (800, 500));
+    let html = fs::read_to_string(out.join("report/index.html")).unwrap();
+    let csv = fs::read_to_string(out.join("thresholds.csv")).unwrap();
+    // The `all` row of the page lists each threshold as "p ± se" to 3 decimals.
+    let all_row = html
+        .lines()
+        .find(|l| l.starts_with("<tr><td>all</td>"))
+        .expect("no 'all' row");
+    for line in csv.lines().skip(1).filter(|l| l.starts_with("all,")) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (p, se): (f64, f64) = (f[5].parse().unwrap(), f[6].parse().unwrap());
+        let cell = format!("{p:.3} ± {se:.3}");
+        assert!(all_row.contains(&cell), "'{cell}' not in {all_row}");
+    }
+}
