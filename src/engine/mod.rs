@@ -70,6 +70,11 @@ struct Plan<'m> {
     perms: Option<Vec<Permutation>>,
     /// Per scenario, its active effects with year indices.
     scenario_effects: Vec<Vec<Active>>,
+    /// Scenarios with the same drift and affinity effects share their
+    /// price-performance paths and preferred mixes: the effects of each
+    /// such group, and each scenario's group.
+    pref_groups: Vec<Vec<Active>>,
+    scenario_group: Vec<usize>,
     /// `accessible[k][b * P + p]`.
     accessible: Vec<Vec<bool>>,
 }
@@ -94,7 +99,7 @@ impl<'m> Plan<'m> {
             Sampling::Random => None,
         };
         let year0 = model.start_year;
-        let scenario_effects = scenarios
+        let scenario_effects: Vec<Vec<Active>> = scenarios
             .iter()
             .map(|s| {
                 let mut v = Vec::new();
@@ -126,6 +131,32 @@ impl<'m> Plan<'m> {
                 acc
             })
             .collect();
+        let mut pref_groups: Vec<Vec<Active>> = Vec::new();
+        let mut scenario_group = Vec::new();
+        for active in scenario_effects.iter() {
+            let shaping: Vec<Active> = active
+                .iter()
+                .filter(|a: &&Active| {
+                    matches!(
+                        model.effects[a.effect].kind,
+                        EffectKind::Drift { .. } | EffectKind::Affinity { .. }
+                    )
+                })
+                .cloned()
+                .collect();
+            let key: Vec<usize> = shaping.iter().map(|a| a.effect).collect();
+            let g = match pref_groups
+                .iter()
+                .position(|grp| grp.iter().map(|a| a.effect).collect::<Vec<_>>() == key)
+            {
+                Some(g) => g,
+                None => {
+                    pref_groups.push(shaping);
+                    pref_groups.len() - 1
+                }
+            };
+            scenario_group.push(g);
+        }
         Plan {
             model,
             n_platforms: np,
@@ -134,6 +165,8 @@ impl<'m> Plan<'m> {
             prior_keys,
             perms,
             scenario_effects,
+            pref_groups,
+            scenario_group,
             accessible,
         }
     }
@@ -142,6 +175,12 @@ impl<'m> Plan<'m> {
     fn draw_priors(&self, i: usize, out: &mut [f64], clamps: &mut [u64]) {
         let n = self.model.simulation.futures as f64;
         for (j, slot) in self.model.priors.iter().enumerate() {
+            // A fixed value needs no uniform (and was checked against its
+            // domain when the model was loaded).
+            if let Some(x) = slot.prior.as_fixed() {
+                out[j] = x;
+                continue;
+            }
             let v = open01(splitmix_at(self.prior_keys[j], i as u64));
             let u = match &self.perms {
                 // (stratum + v) / N can round up to 1.0: keep it open.
@@ -167,13 +206,17 @@ struct Scratch {
     a_idx: Vec<f64>,
     spend: Vec<f64>,
     mix: Vec<f64>,
-    pref: Vec<f64>,
     floor: Vec<f64>,
     floored: Vec<bool>,
     drift_shift: Vec<f64>,
     growth_shift: Vec<f64>,
     aff_shift: Vec<f64>,
     platform_spend: Vec<f64>,
+    /// Unnormalised preferred mix `exp(z - max z)` per group, year, buyer,
+    /// platform, and `1 / sum` per group, year, buyer (NaN when the softmax
+    /// is not finite: the mix then stays as it was).
+    pi: Vec<f64>,
+    pi_inv: Vec<f64>,
 }
 
 impl Scratch {
@@ -187,13 +230,14 @@ impl Scratch {
             a_idx: vec![0.0; np],
             spend: vec![0.0; nb],
             mix: vec![0.0; nb * np],
-            pref: vec![0.0; np],
             floor: vec![0.0; nb * np],
             floored: vec![false; np],
             drift_shift: vec![0.0; np],
             growth_shift: vec![0.0; nb],
             aff_shift: vec![0.0; nb * np],
             platform_spend: vec![0.0; np],
+            pi: vec![0.0; plan.pref_groups.len() * t * nb * np],
+            pi_inv: vec![0.0; plan.pref_groups.len() * t * nb],
         }
     }
 }
@@ -302,49 +346,37 @@ fn simulate_future(
             };
         }
     }
+    for g in 0..plan.pref_groups.len() {
+        preferred_mixes(plan, sc, g);
+    }
     let years = t + 1;
     let cols = np + 1;
     for (s, active) in plan.scenario_effects.iter().enumerate() {
         let out_s = &mut out[s * years * cols..(s + 1) * years * cols];
-        simulate_scenario(plan, sc, active, out_s);
+        simulate_scenario(plan, sc, active, plan.scenario_group[s], out_s);
     }
 }
 
-fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: &mut [f32]) {
+/// Steps 1 and 3 for one group of scenarios sharing drift and affinity
+/// effects: the price-performance path and every buyer's preferred mix,
+/// stored in `sc.pi` / `sc.pi_inv`.
+fn preferred_mixes(plan: &Plan<'_>, sc: &mut Scratch, g: usize) {
     let model = plan.model;
     let (np, nb, t) = (plan.n_platforms, plan.n_buyers, plan.horizon);
-    let cols = np + 1;
+    let active = &plan.pref_groups[g];
     let d = &sc.draws;
     sc.a_idx.iter_mut().for_each(|x| *x = 0.0);
-    for (b, buyer) in model.buyers.iter().enumerate() {
-        sc.spend[b] = d[buyer.spend];
-        sc.mix[b * np..(b + 1) * np].copy_from_slice(&buyer.mix);
-    }
-    write_year(
-        &sc.spend,
-        &sc.mix,
-        &mut sc.platform_spend,
-        &mut out[0..cols],
-    );
     for k in 1..=t {
-        // Active shifts this year.
         sc.drift_shift.iter_mut().for_each(|x| *x = 0.0);
-        sc.growth_shift.iter_mut().for_each(|x| *x = 0.0);
         let mut any_aff = false;
-        let mut any_commit = false;
         for a in active {
             if k < a.from || k > a.to {
                 continue;
             }
             match &model.effects[a.effect].kind {
                 EffectKind::Drift { platform, shift } => sc.drift_shift[*platform] += d[*shift],
-                EffectKind::Growth { buyers, shift } => {
-                    for &b in buyers {
-                        sc.growth_shift[b] += d[*shift];
-                    }
-                }
                 EffectKind::Affinity { .. } => any_aff = true,
-                EffectKind::Commitment { .. } => any_commit = true,
+                _ => {}
             }
         }
         if any_aff {
@@ -370,23 +402,13 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
             sc.a_idx[p] +=
                 d[plat.drift] + sc.drift_shift[p] + d[plat.volatility] * sc.eps[(k - 1) * np + p];
         }
-        // 2. Spend.
-        for (b, buyer) in model.buyers.iter().enumerate() {
-            if sc.spend[b] == 0.0 {
-                continue;
-            }
-            let growth = (1.0 + d[buyer.growth] + sc.growth_shift[b]).max(0.0);
-            sc.spend[b] *= growth * sc.eta[(k - 1) * nb + b];
-        }
-        // 3-4. Preferred mix and inertia.
+        // 3. Preferred mix (softmax with the max subtracted).
         let acc = &plan.accessible[k];
         for (b, buyer) in model.buyers.iter().enumerate() {
-            if sc.spend[b] == 0.0 {
-                continue;
-            }
             let beta = d[buyer.sensitivity];
-            let lambda = d[buyer.agility];
             let row = b * np;
+            let base = ((g * t + (k - 1)) * nb + b) * np;
+            let pref = &mut sc.pi[base..base + np];
             let mut zmax = f64::NEG_INFINITY;
             for p in 0..np {
                 if acc[row + p] {
@@ -394,7 +416,7 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
                     if any_aff {
                         z += sc.aff_shift[row + p];
                     }
-                    sc.pref[p] = z;
+                    pref[p] = z;
                     if z > zmax {
                         zmax = z;
                     }
@@ -403,19 +425,81 @@ fn simulate_scenario(plan: &Plan<'_>, sc: &mut Scratch, active: &[Active], out: 
             let mut total = 0.0;
             for p in 0..np {
                 if acc[row + p] {
-                    let e = (sc.pref[p] - zmax).exp();
-                    sc.pref[p] = e;
+                    let e = (pref[p] - zmax).exp();
+                    pref[p] = e;
                     total += e;
                 } else {
-                    sc.pref[p] = 0.0;
+                    pref[p] = 0.0;
                 }
             }
-            let mix = &mut sc.mix[row..row + np];
-            if total > 0.0 && total.is_finite() {
-                let inv = 1.0 / total;
-                for p in 0..np {
-                    mix[p] = (1.0 - lambda) * mix[p] + lambda * sc.pref[p] * inv;
+            sc.pi_inv[(g * t + (k - 1)) * nb + b] = if total > 0.0 && total.is_finite() {
+                1.0 / total
+            } else {
+                f64::NAN
+            };
+        }
+    }
+}
+
+fn simulate_scenario(
+    plan: &Plan<'_>,
+    sc: &mut Scratch,
+    active: &[Active],
+    g: usize,
+    out: &mut [f32],
+) {
+    let model = plan.model;
+    let (np, nb, t) = (plan.n_platforms, plan.n_buyers, plan.horizon);
+    let cols = np + 1;
+    let d = &sc.draws;
+    for (b, buyer) in model.buyers.iter().enumerate() {
+        sc.spend[b] = d[buyer.spend];
+        sc.mix[b * np..(b + 1) * np].copy_from_slice(&buyer.mix);
+    }
+    write_year(
+        &sc.spend,
+        &sc.mix,
+        &mut sc.platform_spend,
+        &mut out[0..cols],
+    );
+    for k in 1..=t {
+        // Active growth shifts and commitments this year.
+        sc.growth_shift.iter_mut().for_each(|x| *x = 0.0);
+        let mut any_commit = false;
+        for a in active {
+            if k < a.from || k > a.to {
+                continue;
+            }
+            match &model.effects[a.effect].kind {
+                EffectKind::Growth { buyers, shift } => {
+                    for &b in buyers {
+                        sc.growth_shift[b] += d[*shift];
+                    }
                 }
+                EffectKind::Commitment { .. } => any_commit = true,
+                _ => {}
+            }
+        }
+        // 2. Spend.
+        for (b, buyer) in model.buyers.iter().enumerate() {
+            if sc.spend[b] == 0.0 {
+                continue;
+            }
+            let growth = (1.0 + d[buyer.growth] + sc.growth_shift[b]).max(0.0);
+            sc.spend[b] *= growth * sc.eta[(k - 1) * nb + b];
+        }
+        // 4. Inertia towards the group's preferred mix (steps 1 and 3).
+        for (b, buyer) in model.buyers.iter().enumerate() {
+            let inv = sc.pi_inv[(g * t + (k - 1)) * nb + b];
+            if sc.spend[b] == 0.0 || inv.is_nan() {
+                continue;
+            }
+            let lambda = d[buyer.agility];
+            let base = ((g * t + (k - 1)) * nb + b) * np;
+            let pref = &sc.pi[base..base + np];
+            let mix = &mut sc.mix[b * np..(b + 1) * np];
+            for p in 0..np {
+                mix[p] = (1.0 - lambda) * mix[p] + lambda * pref[p] * inv;
             }
         }
         // 5. Commitment floors.
