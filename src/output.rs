@@ -41,41 +41,35 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
+/// A text column with one value per row.
+fn text<'a, R>(name: &str, rows: &'a [R], f: impl Fn(&'a R) -> &'a str) -> Column {
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<&str>>())
+}
+
+/// A year (or other i32) column.
+fn ints<R>(name: &str, rows: &[R], f: impl Fn(&R) -> i32) -> Column {
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<i32>>())
+}
+
+/// A float column.
+fn floats<R>(name: &str, rows: &[R], f: impl Fn(&R) -> f64) -> Column {
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<f64>>())
+}
+
 /// The long summary frame: `scenario, year, series, mean, sd, p05..p95`.
 pub fn summary_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame> {
     let rows = &summary.rows;
-    let n = rows.len();
-    let get = |f: &dyn Fn(&crate::summary::SummaryRow) -> f64| -> Vec<f64> {
-        rows.iter().map(f).collect()
-    };
-    DataFrame::new(
-        n,
-        vec![
-            Column::new(
-                "scenario".into(),
-                rows.iter()
-                    .map(|r| summary.views[r.view].name.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "year".into(),
-                rows.iter().map(|r| r.year).collect::<Vec<i32>>(),
-            ),
-            Column::new(
-                "series".into(),
-                rows.iter()
-                    .map(|r| model.series_id(r.series))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("mean".into(), get(&|r| r.stats.mean)),
-            Column::new("sd".into(), get(&|r| r.stats.sd)),
-            Column::new("p05".into(), get(&|r| r.stats.q[0])),
-            Column::new("p25".into(), get(&|r| r.stats.q[1])),
-            Column::new("p50".into(), get(&|r| r.stats.q[2])),
-            Column::new("p75".into(), get(&|r| r.stats.q[3])),
-            Column::new("p95".into(), get(&|r| r.stats.q[4])),
-        ],
-    )
+    let mut columns = vec![
+        text("scenario", rows, |r| &summary.views[r.view].name),
+        ints("year", rows, |r| r.year),
+        text("series", rows, |r| model.series_id(r.series)),
+        floats("mean", rows, |r| r.stats.mean),
+        floats("sd", rows, |r| r.stats.sd),
+    ];
+    for (i, name) in ["p05", "p25", "p50", "p75", "p95"].into_iter().enumerate() {
+        columns.push(floats(name, rows, |r| r.stats.q[i]));
+    }
+    DataFrame::new(rows.len(), columns)
 }
 
 /// `scenario, series, year, condition, level, probability, se`.
@@ -85,37 +79,19 @@ pub fn thresholds_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFr
     DataFrame::new(
         rows.len(),
         vec![
-            Column::new(
-                "scenario".into(),
-                rows.iter()
-                    .map(|r| summary.views[r.view].name.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "series".into(),
-                rows.iter()
-                    .map(|r| model.series_id(th(r).series))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "year".into(),
-                rows.iter().map(|r| th(r).year).collect::<Vec<i32>>(),
-            ),
-            Column::new(
-                "condition".into(),
-                rows.iter()
-                    .map(|r| if th(r).above { "above" } else { "below" })
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "level".into(),
-                rows.iter().map(|r| th(r).level).collect::<Vec<f64>>(),
-            ),
-            Column::new(
-                "probability".into(),
-                rows.iter().map(|r| r.probability).collect::<Vec<f64>>(),
-            ),
-            Column::new("se".into(), rows.iter().map(|r| r.se).collect::<Vec<f64>>()),
+            text("scenario", rows, |r| &summary.views[r.view].name),
+            text("series", rows, |r| model.series_id(th(r).series)),
+            ints("year", rows, |r| th(r).year),
+            text("condition", rows, |r| {
+                if th(r).above {
+                    "above"
+                } else {
+                    "below"
+                }
+            }),
+            floats("level", rows, |r| th(r).level),
+            floats("probability", rows, |r| r.probability),
+            floats("se", rows, |r| r.se),
         ],
     )
 }
@@ -123,57 +99,19 @@ pub fn thresholds_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFr
 /// `deal, outcome, baseline, year, series, mean, p05, p50, p95, pairs`.
 pub fn impact_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame> {
     let rows = &summary.impact;
+    let deal = |r: &crate::summary::ImpactRow| &model.deals[r.deal];
     DataFrame::new(
         rows.len(),
         vec![
-            Column::new(
-                "deal".into(),
-                rows.iter()
-                    .map(|r| model.deals[r.deal].id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "outcome".into(),
-                rows.iter()
-                    .map(|r| model.deals[r.deal].outcomes[r.outcome].id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "baseline".into(),
-                rows.iter()
-                    .map(|r| {
-                        model.deals[r.deal].outcomes[model.deals[r.deal].baseline]
-                            .id
-                            .as_str()
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "year".into(),
-                rows.iter().map(|r| r.year).collect::<Vec<i32>>(),
-            ),
-            Column::new(
-                "series".into(),
-                rows.iter()
-                    .map(|r| model.series_id(r.series))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "mean".into(),
-                rows.iter().map(|r| r.mean).collect::<Vec<f64>>(),
-            ),
-            Column::new(
-                "p05".into(),
-                rows.iter().map(|r| r.p05).collect::<Vec<f64>>(),
-            ),
-            Column::new(
-                "p50".into(),
-                rows.iter().map(|r| r.p50).collect::<Vec<f64>>(),
-            ),
-            Column::new(
-                "p95".into(),
-                rows.iter().map(|r| r.p95).collect::<Vec<f64>>(),
-            ),
+            text("deal", rows, |r| &deal(r).id),
+            text("outcome", rows, |r| &deal(r).outcomes[r.outcome].id),
+            text("baseline", rows, |r| &deal(r).outcomes[deal(r).baseline].id),
+            ints("year", rows, |r| r.year),
+            text("series", rows, |r| model.series_id(r.series)),
+            floats("mean", rows, |r| r.mean),
+            floats("p05", rows, |r| r.p05),
+            floats("p50", rows, |r| r.p50),
+            floats("p95", rows, |r| r.p95),
             Column::new(
                 "pairs".into(),
                 rows.iter().map(|r| r.pairs as u32).collect::<Vec<u32>>(),
@@ -188,28 +126,12 @@ pub fn horizon_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame
     DataFrame::new(
         rows.len(),
         vec![
-            Column::new(
-                "scenario".into(),
-                rows.iter()
-                    .map(|r| summary.views[r.view].name.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "series".into(),
-                rows.iter()
-                    .map(|r| model.series_id(r.series))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "year".into(),
-                rows.iter().map(|r| r.year).collect::<Vec<i32>>(),
-            ),
-            Column::new("lo".into(), rows.iter().map(|r| r.lo).collect::<Vec<f64>>()),
-            Column::new("hi".into(), rows.iter().map(|r| r.hi).collect::<Vec<f64>>()),
-            Column::new(
-                "density".into(),
-                rows.iter().map(|r| r.density).collect::<Vec<f64>>(),
-            ),
+            text("scenario", rows, |r| &summary.views[r.view].name),
+            text("series", rows, |r| model.series_id(r.series)),
+            ints("year", rows, |r| r.year),
+            floats("lo", rows, |r| r.lo),
+            floats("hi", rows, |r| r.hi),
+            floats("density", rows, |r| r.density),
         ],
     )
 }
@@ -219,20 +141,8 @@ pub fn scenarios_frame(scenarios: &[Scenario], futures: usize) -> PolarsResult<D
     DataFrame::new(
         scenarios.len(),
         vec![
-            Column::new(
-                "name".into(),
-                scenarios
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "probability".into(),
-                scenarios
-                    .iter()
-                    .map(|s| s.probability)
-                    .collect::<Vec<f64>>(),
-            ),
+            text("name", scenarios, |s| &s.name),
+            floats("probability", scenarios, |s| s.probability),
             Column::new("futures".into(), vec![futures as u64; scenarios.len()]),
         ],
     )

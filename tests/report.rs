@@ -14,16 +14,15 @@ use std::path::{Path, PathBuf};
 /// rounding of the scaling.
 const SCALED_TOL: f64 = 1e-12;
 
-fn run(dir: &Path, extra: &[&str]) -> PathBuf {
-    let model = dir.join("small.toml");
-    fs::write(&model, common::SMALL).unwrap();
+/// Runs `model` with 300 futures and `extra` flags into `<dir>/out`.
+fn run_model(dir: &Path, model: &Path, extra: &[&str]) -> PathBuf {
     let out = dir.join("out");
     let res = Command::cargo_bin("sharecast")
         .unwrap()
         .args(["run", "--quiet", "--futures", "300", "--out"])
         .arg(&out)
         .args(extra)
-        .arg(&model)
+        .arg(model)
         .output()
         .unwrap();
     assert!(
@@ -32,6 +31,13 @@ fn run(dir: &Path, extra: &[&str]) -> PathBuf {
         String::from_utf8_lossy(&res.stderr)
     );
     out
+}
+
+/// Runs the small test model.
+fn run(dir: &Path, extra: &[&str]) -> PathBuf {
+    let model = dir.join("small.toml");
+    fs::write(&model, common::SMALL).unwrap();
+    run_model(dir, &model, extra)
 }
 
 fn check_png(path: &Path, size: (u32, u32)) {
@@ -163,32 +169,9 @@ fn a_bad_chart_size_is_rejected_with_the_allowed_form() {
 
 #[test]
 fn index_threshold_table_shows_the_thresholds_table() {
-    let model = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/models/every_feature.toml"
-    );
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/every_feature.toml");
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("o");
-    let res = Command::cargo_bin("sharecast")
-        .unwrap()
-        .args([
-            "run",
-            "--quiet",
-            "--futures",
-            "300",
-            "--chart-size",
-            "800x500",
-            "--out",
-        ])
-        .arg(&out)
-        .arg(model)
-        .output()
-        .unwrap();
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    let out = run_model(dir.path(), &model, &["--chart-size", "800x500"]);
     check_png(&out.join("report/thresholds.png"), (800, 500));
     let html = fs::read_to_string(out.join("report/index.html")).unwrap();
     let csv = fs::read_to_string(out.join("thresholds.csv")).unwrap();

@@ -68,7 +68,7 @@ struct Plan<'m> {
     /// Per prior: its stream key and LHS permutation.
     prior_keys: Vec<u64>,
     perms: Option<Vec<Permutation>>,
-    /// Per scenario, its active effects with year indices.
+    /// Per scenario, its growth and commitment effects with year indices.
     scenario_effects: Vec<Vec<Active>>,
     /// Scenarios with the same drift and affinity effects share their
     /// price-performance paths and preferred mixes: the effects of each
@@ -99,23 +99,6 @@ impl<'m> Plan<'m> {
             Sampling::Random => None,
         };
         let year0 = model.start_year;
-        let scenario_effects: Vec<Vec<Active>> = scenarios
-            .iter()
-            .map(|s| {
-                let mut v = Vec::new();
-                for (d, &o) in model.deals.iter().zip(&s.outcomes) {
-                    for &e in &d.outcomes[o].effects {
-                        let eff = &model.effects[e];
-                        v.push(Active {
-                            effect: e,
-                            from: (eff.from - year0) as usize,
-                            to: (eff.to - year0) as usize,
-                        });
-                    }
-                }
-                v
-            })
-            .collect();
         let horizon = model.horizon();
         let (np, nb) = (model.platforms.len(), model.buyers.len());
         let accessible = (0..=horizon)
@@ -131,31 +114,38 @@ impl<'m> Plan<'m> {
                 acc
             })
             .collect();
+        // Each scenario's effects split into those that shape preferences
+        // (drift, affinity: shared by a group of scenarios) and the rest
+        // (growth, commitments: simulated per scenario).
         let mut pref_groups: Vec<Vec<Active>> = Vec::new();
+        let mut group_keys: Vec<Vec<usize>> = Vec::new();
         let mut scenario_group = Vec::new();
-        for active in scenario_effects.iter() {
-            let shaping: Vec<Active> = active
-                .iter()
-                .filter(|a: &&Active| {
-                    matches!(
-                        model.effects[a.effect].kind,
-                        EffectKind::Drift { .. } | EffectKind::Affinity { .. }
-                    )
+        let mut scenario_effects = Vec::new();
+        for sc in scenarios {
+            let active = model.deals.iter().zip(&sc.outcomes).flat_map(|(d, &o)| {
+                d.outcomes[o].effects.iter().map(|&e| Active {
+                    effect: e,
+                    from: (model.effects[e].from - year0) as usize,
+                    to: (model.effects[e].to - year0) as usize,
                 })
-                .cloned()
-                .collect();
+            });
+            let (shaping, rest): (Vec<Active>, Vec<Active>) = active.partition(|a| {
+                matches!(
+                    model.effects[a.effect].kind,
+                    EffectKind::Drift { .. } | EffectKind::Affinity { .. }
+                )
+            });
             let key: Vec<usize> = shaping.iter().map(|a| a.effect).collect();
-            let g = match pref_groups
+            let g = group_keys
                 .iter()
-                .position(|grp| grp.iter().map(|a| a.effect).collect::<Vec<_>>() == key)
-            {
-                Some(g) => g,
-                None => {
+                .position(|k| *k == key)
+                .unwrap_or_else(|| {
+                    group_keys.push(key);
                     pref_groups.push(shaping);
                     pref_groups.len() - 1
-                }
-            };
+                });
             scenario_group.push(g);
+            scenario_effects.push(rest);
         }
         Plan {
             model,

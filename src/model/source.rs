@@ -157,11 +157,11 @@ impl Document {
                 ),
             )
         })?;
-        let new = Node {
+        // Every part of the new value points at the flag it came from.
+        let mut new = Node {
             value: convert_value(parsed.into_inner()),
-            origin: Origin::Override(flag.to_string()),
+            origin: Origin::None,
         };
-        let mut new = new;
         set_origin(&mut new, &Origin::Override(flag.to_string()));
         let segments: Vec<&str> = path.split('.').collect();
         let mut node = &mut self.root;

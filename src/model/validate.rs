@@ -714,8 +714,6 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
             }
         }
     }
-    let buyer_ids: Vec<String> = buyers.iter().map(|b| b.id.clone()).collect();
-
     // [deals]
     let mut deals: Vec<Deal> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
@@ -1028,7 +1026,6 @@ pub(super) fn validate(doc: &Document) -> Result<Model, ModelError> {
         v.err("deals", root.get("deals"), msg);
     }
     model.priors = std::mem::take(&mut v.priors);
-    let _ = buyer_ids;
     if v.diags.is_empty() {
         Ok(model)
     } else {
@@ -1251,6 +1248,17 @@ fn read_effect<'a>(
         );
         return None;
     }
+    // Every kind but a commitment has one `shift` prior.
+    let shift = (kind != "commitment").then(|| {
+        v.field_prior(
+            node_ref,
+            path,
+            "shift",
+            None,
+            Domain::Real,
+            Some(effect_index),
+        )
+    });
     let kind = match kind.as_str() {
         "commitment" => {
             let p = platform?;
@@ -1288,14 +1296,7 @@ fn read_effect<'a>(
                     v.err(&join(path, "platform"), node_ref.get("platform"), format!("buyer '{}' cannot access platform '{}' (no mix > 0 and no affinity entry); an affinity effect needs an accessible platform", buyers[b].id, platforms[p].id));
                 }
             }
-            let shift = v.field_prior(
-                node_ref,
-                path,
-                "shift",
-                None,
-                Domain::Real,
-                Some(effect_index),
-            );
+            let shift = shift?;
             EffectKind::Affinity {
                 buyers: sel,
                 platform: p,
@@ -1303,28 +1304,14 @@ fn read_effect<'a>(
             }
         }
         "drift" => {
-            let shift = v.field_prior(
-                node_ref,
-                path,
-                "shift",
-                None,
-                Domain::Real,
-                Some(effect_index),
-            );
+            let shift = shift?;
             EffectKind::Drift {
                 platform: platform?,
                 shift,
             }
         }
         _ => {
-            let shift = v.field_prior(
-                node_ref,
-                path,
-                "shift",
-                None,
-                Domain::Real,
-                Some(effect_index),
-            );
+            let shift = shift?;
             EffectKind::Growth {
                 buyers: buyer_sel?,
                 shift,

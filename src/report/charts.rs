@@ -4,11 +4,15 @@
 use super::tables::Tables;
 use super::ReportError;
 use crate::model::{Model, Series};
+use plotters::coord::cartesian::Cartesian2d;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type TimeChart<'c, 'a> =
+    ChartContext<'c, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Okabe & Ito (2008) colour-blind-safe palette, then Paul Tol's muted
 /// palette for more series.
@@ -210,6 +214,44 @@ fn band(points_hi: &[(f64, f64)], points_lo: &[(f64, f64)]) -> Vec<(f64, f64)> {
     v
 }
 
+/// A panel with the years on x: caption, axes and grid drawn; the y axis
+/// spans `y` with labels from `y_fmt` and the description `y_desc`.
+fn time_panel<'c, 'a>(
+    cell: &'c Area<'a>,
+    m: &Model,
+    caption: &str,
+    y: std::ops::Range<f64>,
+    y_fmt: &dyn Fn(&f64) -> String,
+    y_desc: &str,
+    f: &Fonts,
+) -> Result<TimeChart<'c, 'a>, ReportError> {
+    let (cw, _) = cell.dim_in_pixel();
+    let years = (m.end_year - m.start_year + 1) as usize;
+    let mut chart = ChartBuilder::on(cell)
+        .caption(
+            shorten(caption, (cw as f64 / (f.caption as f64 * 0.55)) as usize),
+            ("sans-serif", f.caption),
+        )
+        .margin(8)
+        .margin_right(f.text * 2)
+        .x_label_area_size(f.text * 3)
+        .y_label_area_size(f.text * 5)
+        .build_cartesian_2d(m.start_year as f64..m.end_year as f64, y)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_labels(year_labels(cw, years, f))
+        .x_label_formatter(&|x| format!("{:.0}", x))
+        .x_desc("year")
+        .y_label_formatter(y_fmt)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", f.text))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(de)?;
+    Ok(chart)
+}
+
 /// One fan-chart panel: its view and, per year, p05, p25, p50, p75, p95.
 pub type FanPanel = (String, Vec<(i32, [f64; 5])>);
 
@@ -237,7 +279,6 @@ pub fn fan(path: &Path, t: &Tables, series: &str, size: (u32, u32)) -> Result<()
     let (_, axis) = scale(m, series);
     let panels = outcome_panels(m);
     let data = fan_data(t, series);
-    let years: Vec<i32> = (m.start_year..=m.end_year).collect();
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for (_, pts) in &data {
         for (_, q) in pts {
@@ -272,36 +313,15 @@ pub fn fan(path: &Path, t: &Tables, series: &str, size: (u32, u32)) -> Result<()
     )?;
     let (rows, cols) = grid(panels.len(), size.0, size.1);
     let cells = body.split_evenly((rows, cols));
+    let y_fmt = |y: &f64| {
+        if series == "market" {
+            format!("{:.*}", dec, y)
+        } else {
+            format!("{:.*}%", dec, y)
+        }
+    };
     for (p, cell) in panels.iter().zip(cells.iter()) {
-        let (cw, _) = cell.dim_in_pixel();
-        let mut chart = ChartBuilder::on(cell)
-            .caption(
-                shorten(&p.caption, (cw as f64 / (f.caption as f64 * 0.55)) as usize),
-                ("sans-serif", f.caption),
-            )
-            .margin(8)
-            .margin_right(f.text * 2)
-            .x_label_area_size(f.text * 3)
-            .y_label_area_size(f.text * 5)
-            .build_cartesian_2d(m.start_year as f64..m.end_year as f64, lo..hi)
-            .map_err(de)?;
-        chart
-            .configure_mesh()
-            .x_labels(year_labels(cw, years.len(), &f))
-            .x_label_formatter(&|x| format!("{:.0}", x))
-            .x_desc("year")
-            .y_label_formatter(&|y| {
-                if series == "market" {
-                    format!("{:.*}", dec, y)
-                } else {
-                    format!("{:.*}%", dec, y)
-                }
-            })
-            .y_desc(axis.as_str())
-            .label_style(("sans-serif", f.text))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(de)?;
+        let mut chart = time_panel(cell, m, &p.caption, lo..hi, &y_fmt, &axis, &f)?;
         let own = data
             .iter()
             .find(|(v, _)| *v == p.view)
@@ -489,29 +509,16 @@ pub fn stacked(path: &Path, t: &Tables, size: (u32, u32)) -> Result<(), ReportEr
     let cells = plot.split_evenly((gr, gc));
     let years: Vec<i32> = (m.start_year..=m.end_year).collect();
     for ((view, caption), cell) in panels.iter().zip(cells.iter()) {
-        let (cw, _) = cell.dim_in_pixel();
-        let mut chart = ChartBuilder::on(cell)
-            .caption(
-                shorten(caption, (cw as f64 / (f.caption as f64 * 0.55)) as usize),
-                ("sans-serif", f.caption),
-            )
-            .margin(8)
-            .margin_right(f.text * 2)
-            .x_label_area_size(f.text * 3)
-            .y_label_area_size(f.text * 5)
-            .build_cartesian_2d(m.start_year as f64..m.end_year as f64, 0.0..100.0)
-            .map_err(de)?;
-        chart
-            .configure_mesh()
-            .x_labels(year_labels(cw, years.len(), &f))
-            .x_label_formatter(&|x| format!("{:.0}", x))
-            .x_desc("year")
-            .y_label_formatter(&|y| format!("{:.0}%", y))
-            .y_desc("mean share of spend, %")
-            .label_style(("sans-serif", f.text))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(de)?;
+        let pct = |y: &f64| format!("{:.0}%", y);
+        let mut chart = time_panel(
+            cell,
+            m,
+            caption,
+            0.0..100.0,
+            &pct,
+            "mean share of spend, %",
+            &f,
+        )?;
         let mut lower = vec![0.0; years.len()];
         for (p, plat) in m.platforms.iter().enumerate() {
             let upper: Vec<f64> = years
@@ -532,7 +539,7 @@ pub fn stacked(path: &Path, t: &Tables, size: (u32, u32)) -> Result<(), ReportEr
             chart
                 .draw_series(std::iter::once(Polygon::new(
                     band(&hi, &lo),
-                    PALETTE[p % PALETTE.len()].filled(),
+                    series_colour(m, Series::Platform(p)).filled(),
                 )))
                 .map_err(de)?;
             lower = upper;
@@ -542,7 +549,7 @@ pub fn stacked(path: &Path, t: &Tables, size: (u32, u32)) -> Result<(), ReportEr
         .platforms
         .iter()
         .enumerate()
-        .map(|(p, pl)| (pl.label.clone(), PALETTE[p % PALETTE.len()]))
+        .map(|(p, pl)| (pl.label.clone(), series_colour(m, Series::Platform(p))))
         .rev()
         .collect();
     legend(&key, &entries, &f)?;
@@ -591,31 +598,18 @@ pub fn impact(path: &Path, t: &Tables, deal: usize, size: (u32, u32)) -> Result<
     let (gr, gc) = grid(outcomes.len().max(1), size.0 * 82 / 100, size.1);
     let cells = plot.split_evenly((gr, gc));
     let years: Vec<i32> = (m.start_year..=m.end_year).collect();
+    let pp = |y: &f64| format!("{:+.*} pp", ydec, y);
     for (&o, cell) in outcomes.iter().zip(cells.iter()) {
-        let (cw, _) = cell.dim_in_pixel();
         let caption = format!("{} − {}", d.outcomes[o].label, base.label);
-        let mut chart = ChartBuilder::on(cell)
-            .caption(
-                shorten(&caption, (cw as f64 / (f.caption as f64 * 0.55)) as usize),
-                ("sans-serif", f.caption),
-            )
-            .margin(8)
-            .margin_right(f.text * 2)
-            .x_label_area_size(f.text * 3)
-            .y_label_area_size(f.text * 5)
-            .build_cartesian_2d(m.start_year as f64..m.end_year as f64, lo..hi)
-            .map_err(de)?;
-        chart
-            .configure_mesh()
-            .x_labels(year_labels(cw, years.len(), &f))
-            .x_label_formatter(&|x| format!("{:.0}", x))
-            .x_desc("year")
-            .y_label_formatter(&|y| format!("{:+.*} pp", ydec, y))
-            .y_desc("difference in share, percentage points")
-            .label_style(("sans-serif", f.text))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(de)?;
+        let mut chart = time_panel(
+            cell,
+            m,
+            &caption,
+            lo..hi,
+            &pp,
+            "difference in share, percentage points",
+            &f,
+        )?;
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(m.start_year as f64, 0.0), (m.end_year as f64, 0.0)],

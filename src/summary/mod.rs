@@ -399,25 +399,14 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
     let col = |s: usize, k: usize, j: usize| &columns[(s * years + k) * ns + j];
     let raw_col = |s: usize, k: usize, j: usize| &raw[(s * years + k) * ns + j];
 
-    let row_jobs: Vec<(usize, usize, usize)> = (0..views.len())
-        .flat_map(|v| (0..years).flat_map(move |k| (0..ns).map(move |j| (v, k, j))))
-        .collect();
-    let rows: Vec<SummaryRow> = row_jobs
-        .par_iter()
-        .map(|&(v, k, j)| {
-            let parts: Vec<(&Column, f64)> = views[v]
-                .members
-                .iter()
-                .map(|&(s, w)| (col(s, k, j), w))
-                .collect();
-            SummaryRow {
-                view: v,
-                year: model.start_year + k as i32,
-                series: series[j],
-                stats: mixture_stats(&parts),
-            }
-        })
-        .collect();
+    let rows = summary_rows(model, &views, &series, years, &|view, k, j| {
+        let parts: Vec<(&Column, f64)> = view
+            .members
+            .iter()
+            .map(|&(s, w)| (col(s, k, j), w))
+            .collect();
+        mixture_stats(&parts)
+    });
 
     let mut thresholds = Vec::new();
     for (v, view) in views.iter().enumerate() {
@@ -483,6 +472,30 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
         impact,
         horizon,
     }
+}
+
+/// The rows of `summary`, by view, year and series, computed in parallel;
+/// `stats(view, year index, series index)` summarises one view's mixture.
+pub(crate) fn summary_rows(
+    model: &Model,
+    views: &[View],
+    series: &[Series],
+    years: usize,
+    stats: &(dyn Fn(&View, usize, usize) -> Stats + Sync),
+) -> Vec<SummaryRow> {
+    let ns = series.len();
+    (0..views.len() * years * ns)
+        .into_par_iter()
+        .map(|x| {
+            let (v, k, j) = (x / (years * ns), (x / ns) % years, x % ns);
+            SummaryRow {
+                view: v,
+                year: model.start_year + k as i32,
+                series: series[j],
+                stats: stats(&views[v], k, j),
+            }
+        })
+        .collect()
 }
 
 /// Horizon histograms (report chart 2): for each focus series in the final

@@ -13,7 +13,7 @@
 //! depend on the thread count.
 
 use super::{
-    horizon_rows, impact_pairs, series_value, views, ImpactRow, Stats, Summary, SummaryRow,
+    horizon_rows, impact_pairs, series_value, summary_rows, views, ImpactRow, Stats, Summary,
     ThresholdRow,
 };
 use crate::engine::{simulate_range, Paths};
@@ -317,25 +317,14 @@ pub fn summarise_streamed(
     }
 
     let sk = |s: usize, k: usize, j: usize| &sketches[(s * years + k) * ns + j];
-    let row_jobs: Vec<(usize, usize, usize)> = (0..views.len())
-        .flat_map(|v| (0..years).flat_map(move |k| (0..ns).map(move |j| (v, k, j))))
-        .collect();
-    let rows: Vec<SummaryRow> = row_jobs
-        .par_iter()
-        .map(|&(v, k, j)| {
-            let parts: Vec<(&Sketch, f64)> = views[v]
-                .members
-                .iter()
-                .map(|&(s, w)| (sk(s, k, j), w))
-                .collect();
-            SummaryRow {
-                view: v,
-                year: model.start_year + k as i32,
-                series: series[j],
-                stats: stats(&parts),
-            }
-        })
-        .collect();
+    let rows = summary_rows(model, &views, &series, years, &|view, k, j| {
+        let parts: Vec<(&Sketch, f64)> = view
+            .members
+            .iter()
+            .map(|&(s, w)| (sk(s, k, j), w))
+            .collect();
+        stats(&parts)
+    });
     let thresholds = th_sums
         .iter()
         .enumerate()
