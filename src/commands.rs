@@ -310,13 +310,16 @@ fn headline(model: &Model, summary: &summary::Summary) -> String {
 const EXACT_BUDGET: u128 = 1 << 30;
 
 /// Bytes a run holds at its peak: the paths (`f32` per future x scenario x
-/// year x platform share and market), then the summary's unsorted and
-/// sorted columns (every series, groups and market included).
+/// year x platform share and market), the summary's group columns (sums of
+/// platform columns) and a sorted copy of every series' column.
 fn peak_bytes(model: &Model) -> u128 {
     let cells = model.simulation.futures as u128
         * scenario::enumerate(model).len() as u128
         * (model.horizon() as u128 + 1);
-    let columns = model.platforms.len() as u128 + 1 + 2 * model.series().len() as u128;
+    let columns = model.platforms.len() as u128
+        + 1
+        + model.groups.len() as u128
+        + model.series().len() as u128;
     cells * columns * 4
 }
 

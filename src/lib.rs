@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod engine;
+pub mod fastmath;
 pub mod manifest;
 pub mod model;
 pub mod output;

@@ -162,13 +162,12 @@ pub fn paths_frame(
     let mut cols: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); paths.columns];
     for (s, scenario) in scenarios.iter().enumerate() {
         for i in 0..paths.futures {
-            let path = paths.path(i, s);
             for k in 0..paths.years {
                 scen.push(scenario.name.as_str());
                 fut.push(i as u32);
                 year.push(model.start_year + k as i32);
                 for (c, col) in cols.iter_mut().enumerate() {
-                    col.push(path[k * paths.columns + c]);
+                    col.push(paths.column(s, k, c)[i]);
                 }
             }
         }

@@ -1,13 +1,15 @@
 //! Priors (MODEL.md section 4): parsing the string and table forms, and
-// NaN-safe parameter checks read `!(x > 0.0)` on purpose: NaN fails them.
-#![allow(clippy::neg_cmp_op_on_partial_ord)]
 //! drawing by inverse CDF from one uniform number.
 //!
 //! A [`Prior`] is a value type that cannot be wrong once built: its
 //! constructor checks every parameter (NaN-safe) and sampling cannot fail.
 
+// NaN-safe parameter checks read `!(x > 0.0)` on purpose: NaN fails them.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+use crate::fastmath;
 use statrs::function::beta::{beta_reg, inv_beta_reg};
-use statrs::function::erf::{erfc, erfc_inv};
+use statrs::function::erf::erfc;
 use statrs::function::gamma::{gamma_lr, ln_gamma};
 use std::fmt;
 
@@ -254,7 +256,7 @@ impl Family {
         match *self {
             Family::Fixed(v) => v,
             Family::Normal { mean, sd } => mean + sd * std_normal_quantile(u),
-            Family::LogNormal { mu, sigma } => (mu + sigma * std_normal_quantile(u)).exp(),
+            Family::LogNormal { mu, sigma } => fastmath::exp(mu + sigma * std_normal_quantile(u)),
             Family::Uniform { min, max } => min + u * (max - min),
             Family::Triangular { min, mode, max } => {
                 let fc = (mode - min) / (max - min);
@@ -347,7 +349,7 @@ fn std_normal_cdf(z: f64) -> f64 {
 }
 
 fn std_normal_quantile(u: f64) -> f64 {
-    -std::f64::consts::SQRT_2 * erfc_inv(2.0 * u)
+    fastmath::norm_quantile(u)
 }
 
 fn beta_cdf(a: f64, b: f64, x: f64) -> f64 {

@@ -2,25 +2,33 @@
 //! simulates every scenario of that future on the same draws and shocks
 //! (paired futures), in parallel over fixed-size chunks of futures.
 //!
-//! Output: [`Paths`], one `f32` per future x scenario x year x column, the
-//! columns being every platform's share and then the market `M(k)`.
+//! Output: [`Paths`], one `f32` per scenario x year x column x future (the
+//! columns being every platform's share and then the market `M(k)`):
+//! column-major, so that everything downstream reads one contiguous run of
+//! futures per statistic.
 
 // The inner loop indexes several per-platform arrays with one index.
 #![allow(clippy::needless_range_loop)]
 
+mod preference;
+pub mod sampler;
 pub mod streams;
 
+use crate::fastmath;
 use crate::model::{EffectKind, Model, Sampling};
 use crate::scenario::Scenario;
+use preference::Preferences;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
+use sampler::Sampler;
 use streams::{hash_str, key, open01, splitmix_at, tag, Permutation};
 
 /// Futures per parallel work item. Fixed, so the work split never depends
 /// on the thread count.
 pub const CHUNK: usize = 256;
 
-/// Simulated paths: `futures x scenarios x years x columns`, future-major.
+/// Simulated paths: `scenarios x years x columns x futures`, one
+/// contiguous run of futures per (scenario, year, column).
 #[derive(Debug, Clone)]
 pub struct Paths {
     /// Futures per scenario.
@@ -41,15 +49,34 @@ impl Paths {
     /// Index of (future, scenario, year, column).
     #[inline]
     pub fn index(&self, i: usize, s: usize, k: usize, c: usize) -> usize {
-        ((i * self.scenarios + s) * self.years + k) * self.columns + c
+        ((s * self.years + k) * self.columns + c) * self.futures + i
     }
 
-    /// Values of one future and scenario: `years x columns`.
-    pub fn path(&self, i: usize, s: usize) -> &[f32] {
-        let start = self.index(i, s, 0, 0);
-        &self.data[start..start + self.years * self.columns]
+    /// Every future's value of one scenario, year and column.
+    pub fn column(&self, s: usize, k: usize, c: usize) -> &[f32] {
+        let start = self.index(0, s, k, c);
+        &self.data[start..start + self.futures]
+    }
+
+    /// Values of one future and scenario: `years x columns` (a copy).
+    pub fn path(&self, i: usize, s: usize) -> Vec<f32> {
+        (0..self.years * self.columns)
+            .map(|kc| self.data[self.index(i, s, kc / self.columns, kc % self.columns)])
+            .collect()
     }
 }
+
+/// The output buffer, shared by the parallel chunks: each writes only its
+/// own futures' positions.
+struct SharedOut(*mut f32);
+
+// SAFETY: chunks write disjoint sets of indices (their own futures), and
+// the buffer outlives the parallel loop that writes it.
+unsafe impl Sync for SharedOut {}
+
+/// Futures simulated together before their values are written out: one
+/// 64-byte cache line of each output column.
+const TILE: usize = 16;
 
 /// An effect resolved for fast application in the inner loop.
 #[derive(Debug, Clone)]
@@ -59,28 +86,29 @@ struct Active {
     to: usize,
 }
 
-/// Everything the inner loop needs, precomputed from the model.
-struct Plan<'m> {
+/// A model and its scenarios prepared for simulation: stream keys, LHS
+/// permutations, tabulated priors, each scenario's effects. Built once per
+/// run; [`Engine::simulate`] then runs any range of futures.
+pub struct Engine<'m> {
     model: &'m Model,
+    n_scenarios: usize,
     n_platforms: usize,
     n_buyers: usize,
     horizon: usize,
-    /// Per prior: its stream key and LHS permutation.
+    /// Per prior: its stream key, sampler (`None` for a fixed value) and
+    /// LHS permutation.
     prior_keys: Vec<u64>,
+    samplers: Vec<Option<Sampler>>,
     perms: Option<Vec<Permutation>>,
     /// Per scenario, its growth and commitment effects with year indices.
     scenario_effects: Vec<Vec<Active>>,
-    /// Scenarios with the same drift and affinity effects share their
-    /// price-performance paths and preferred mixes: the effects of each
-    /// such group, and each scenario's group.
-    pref_groups: Vec<Vec<Active>>,
-    scenario_group: Vec<usize>,
-    /// `accessible[k][b * P + p]`.
-    accessible: Vec<Vec<bool>>,
+    /// Steps 1 and 3: price-performance paths and preferred mixes.
+    prefs: Preferences,
 }
 
-impl<'m> Plan<'m> {
-    fn new(model: &'m Model, scenarios: &[Scenario]) -> Plan<'m> {
+impl<'m> Engine<'m> {
+    /// Prepares `model` and its `scenarios`.
+    pub fn new(model: &'m Model, scenarios: &[Scenario]) -> Engine<'m> {
         let n = model.simulation.futures as u64;
         let seed = model.simulation.seed;
         let prior_keys: Vec<u64> = model
@@ -101,63 +129,41 @@ impl<'m> Plan<'m> {
         let year0 = model.start_year;
         let horizon = model.horizon();
         let (np, nb) = (model.platforms.len(), model.buyers.len());
-        let accessible = (0..=horizon)
-            .map(|k| {
-                let year = year0 + k as i32;
-                let mut acc = vec![false; nb * np];
-                for (b, buyer) in model.buyers.iter().enumerate() {
-                    for (p, plat) in model.platforms.iter().enumerate() {
-                        acc[b * np + p] =
-                            buyer.accessible[p] && plat.available_from.is_none_or(|y| year >= y);
-                    }
-                }
-                acc
+        // Growth and commitment effects, per scenario; the effects that
+        // shape preferences are planned by `Preferences`.
+        let scenario_effects = scenarios
+            .iter()
+            .map(|sc| {
+                model
+                    .deals
+                    .iter()
+                    .zip(&sc.outcomes)
+                    .flat_map(|(d, &o)| d.outcomes[o].effects.iter())
+                    .filter(|&&e| {
+                        matches!(
+                            model.effects[e].kind,
+                            EffectKind::Growth { .. } | EffectKind::Commitment { .. }
+                        )
+                    })
+                    .map(|&e| Active {
+                        effect: e,
+                        from: (model.effects[e].from - year0) as usize,
+                        to: (model.effects[e].to - year0) as usize,
+                    })
+                    .collect()
             })
             .collect();
-        // Each scenario's effects split into those that shape preferences
-        // (drift, affinity: shared by a group of scenarios) and the rest
-        // (growth, commitments: simulated per scenario).
-        let mut pref_groups: Vec<Vec<Active>> = Vec::new();
-        let mut group_keys: Vec<Vec<usize>> = Vec::new();
-        let mut scenario_group = Vec::new();
-        let mut scenario_effects = Vec::new();
-        for sc in scenarios {
-            let active = model.deals.iter().zip(&sc.outcomes).flat_map(|(d, &o)| {
-                d.outcomes[o].effects.iter().map(|&e| Active {
-                    effect: e,
-                    from: (model.effects[e].from - year0) as usize,
-                    to: (model.effects[e].to - year0) as usize,
-                })
-            });
-            let (shaping, rest): (Vec<Active>, Vec<Active>) = active.partition(|a| {
-                matches!(
-                    model.effects[a.effect].kind,
-                    EffectKind::Drift { .. } | EffectKind::Affinity { .. }
-                )
-            });
-            let key: Vec<usize> = shaping.iter().map(|a| a.effect).collect();
-            let g = group_keys
-                .iter()
-                .position(|k| *k == key)
-                .unwrap_or_else(|| {
-                    group_keys.push(key);
-                    pref_groups.push(shaping);
-                    pref_groups.len() - 1
-                });
-            scenario_group.push(g);
-            scenario_effects.push(rest);
-        }
-        Plan {
+        Engine {
             model,
+            n_scenarios: scenarios.len(),
+            samplers: samplers(model),
             n_platforms: np,
             n_buyers: nb,
             horizon,
             prior_keys,
             perms,
             scenario_effects,
-            pref_groups,
-            scenario_group,
-            accessible,
+            prefs: Preferences::new(model, scenarios),
         }
     }
 
@@ -167,17 +173,17 @@ impl<'m> Plan<'m> {
         for (j, slot) in self.model.priors.iter().enumerate() {
             // A fixed value needs no uniform (and was checked against its
             // domain when the model was loaded).
-            if let Some(x) = slot.prior.as_fixed() {
-                out[j] = x;
+            let Some(sampler) = &self.samplers[j] else {
+                out[j] = slot.prior.as_fixed().unwrap_or(f64::NAN);
                 continue;
-            }
+            };
             let v = open01(splitmix_at(self.prior_keys[j], i as u64));
             let u = match &self.perms {
                 // (stratum + v) / N can round up to 1.0: keep it open.
                 Some(perms) => ((perms[j].apply(i as u64) as f64 + v) / n).min(streams::BELOW_ONE),
                 None => v,
             };
-            let (x, clamped) = slot.domain.clamp(slot.prior.quantile(u));
+            let (x, clamped) = slot.domain.clamp(sampler.quantile(u));
             if clamped {
                 clamps[j] += 1;
             }
@@ -186,48 +192,67 @@ impl<'m> Plan<'m> {
     }
 }
 
+/// One sampler per prior, `None` for fixed values. Identical priors (the
+/// same PERT agility for several buyers, say) share one table, and tables
+/// are built in parallel.
+fn samplers(model: &Model) -> Vec<Option<Sampler>> {
+    let mut distinct: Vec<crate::prior::Prior> = Vec::new();
+    let index: Vec<Option<usize>> = model
+        .priors
+        .iter()
+        .map(|slot| {
+            slot.prior.as_fixed().is_none().then(|| {
+                distinct
+                    .iter()
+                    .position(|p| *p == slot.prior)
+                    .unwrap_or_else(|| {
+                        distinct.push(slot.prior);
+                        distinct.len() - 1
+                    })
+            })
+        })
+        .collect();
+    let built: Vec<Sampler> = distinct.par_iter().map(Sampler::new).collect();
+    index.iter().map(|i| i.map(|i| built[i].clone())).collect()
+}
+
 /// Per-thread working memory for one future.
 struct Scratch {
     draws: Vec<f64>,
     eps: Vec<f64>,
     /// Spend shock multipliers `exp(nu eta - nu^2/2)` per year and buyer.
     eta: Vec<f64>,
-    phi: Vec<f64>,
-    a_idx: Vec<f64>,
+    /// Price-performance paths, preferred mixes and their `ok` flags (see
+    /// [`Preferences::compute`]).
+    a_paths: Vec<f64>,
+    pi: Vec<f64>,
+    pi_ok: Vec<bool>,
     spend: Vec<f64>,
     mix: Vec<f64>,
     floor: Vec<f64>,
     floored: Vec<bool>,
-    drift_shift: Vec<f64>,
+    has_floor: Vec<bool>,
     growth_shift: Vec<f64>,
-    aff_shift: Vec<f64>,
     platform_spend: Vec<f64>,
-    /// Unnormalised preferred mix `exp(z - max z)` per group, year, buyer,
-    /// platform, and `1 / sum` per group, year, buyer (NaN when the softmax
-    /// is not finite: the mix then stays as it was).
-    pi: Vec<f64>,
-    pi_inv: Vec<f64>,
 }
 
 impl Scratch {
-    fn new(plan: &Plan<'_>) -> Scratch {
+    fn new(plan: &Engine<'_>) -> Scratch {
         let (np, nb, t) = (plan.n_platforms, plan.n_buyers, plan.horizon);
         Scratch {
             draws: vec![0.0; plan.model.priors.len()],
             eps: vec![0.0; t * np],
             eta: vec![0.0; t * nb],
-            phi: vec![0.0; nb * np],
-            a_idx: vec![0.0; np],
+            a_paths: vec![0.0; plan.prefs.path_len(plan.model)],
+            pi: vec![0.0; plan.prefs.len],
+            pi_ok: vec![false; plan.prefs.n_slots() * t],
             spend: vec![0.0; nb],
             mix: vec![0.0; nb * np],
             floor: vec![0.0; nb * np],
             floored: vec![false; np],
-            drift_shift: vec![0.0; np],
+            has_floor: vec![false; nb],
             growth_shift: vec![0.0; nb],
-            aff_shift: vec![0.0; nb * np],
             platform_spend: vec![0.0; np],
-            pi: vec![0.0; plan.pref_groups.len() * t * nb * np],
-            pi_inv: vec![0.0; plan.pref_groups.len() * t * nb],
         }
     }
 }
@@ -235,67 +260,84 @@ impl Scratch {
 /// Simulates every scenario for `model.simulation.futures` futures.
 /// `progress` is called once per finished chunk with its number of futures.
 pub fn simulate(model: &Model, scenarios: &[Scenario], progress: &(dyn Fn(usize) + Sync)) -> Paths {
-    simulate_range(model, scenarios, 0..model.simulation.futures, progress)
+    Engine::new(model, scenarios).simulate(0..model.simulation.futures, progress)
 }
 
-/// Simulates futures `range` only (a block of a streamed run): future `i`
-/// of the block is future `range.start + i` of the run, with the same draws
-/// and shocks it has in a full run.
-pub fn simulate_range(
-    model: &Model,
-    scenarios: &[Scenario],
-    range: std::ops::Range<usize>,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Paths {
-    let plan = Plan::new(model, scenarios);
-    let offset = range.start;
-    let n = range.len();
-    let years = plan.horizon + 1;
-    let columns = plan.n_platforms + 1;
-    let per_future = scenarios.len() * years * columns;
-    let mut data = vec![0f32; n * per_future];
-    let n_priors = model.priors.len();
-    let chunk_clamps: Vec<Vec<u64>> = data
-        .par_chunks_mut(CHUNK * per_future)
-        .enumerate()
-        .map(|(c, out)| {
-            let mut scratch = Scratch::new(&plan);
-            let mut clamps = vec![0u64; n_priors];
-            let first = offset + c * CHUNK;
-            let count = out.len() / per_future;
-            for local in 0..count {
-                let i = first + local;
-                simulate_future(
-                    &plan,
-                    i,
-                    &mut scratch,
-                    &mut clamps,
-                    &mut out[local * per_future..(local + 1) * per_future],
-                );
+impl Engine<'_> {
+    /// Simulates futures `range` (all of a run, or a block of a streamed
+    /// run): future `i` of the result is future `range.start + i` of the
+    /// run, with the same draws and shocks it has in a full run. `progress`
+    /// is called once per finished chunk with its number of futures.
+    pub fn simulate(
+        &self,
+        range: std::ops::Range<usize>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Paths {
+        let offset = range.start;
+        let n = range.len();
+        let years = self.horizon + 1;
+        let columns = self.n_platforms + 1;
+        let per_future = self.n_scenarios * years * columns;
+        let mut data = vec![0f32; n * per_future];
+        let n_priors = self.model.priors.len();
+        let out = SharedOut(data.as_mut_ptr());
+        let out = &out;
+        let chunk_clamps: Vec<Vec<u64>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut scratch = Scratch::new(self);
+                let mut clamps = vec![0u64; n_priors];
+                let mut tile = vec![0f32; TILE * per_future];
+                let chunk = c * CHUNK..((c + 1) * CHUNK).min(n);
+                for start in chunk.clone().step_by(TILE) {
+                    let count = TILE.min(chunk.end - start);
+                    for local in 0..count {
+                        simulate_future(
+                            self,
+                            offset + start + local,
+                            &mut scratch,
+                            &mut clamps,
+                            &mut tile[local * per_future..(local + 1) * per_future],
+                        );
+                    }
+                    // Transpose the tile: each column gets `count`
+                    // consecutive futures.
+                    for col in 0..per_future {
+                        for local in 0..count {
+                            // SAFETY: `col * n + start + local` is below
+                            // `per_future * n`, and only this chunk writes
+                            // futures `start..start + count`.
+                            unsafe {
+                                *out.0.add(col * n + start + local) =
+                                    tile[local * per_future + col];
+                            }
+                        }
+                    }
+                }
+                progress(chunk.len());
+                clamps
+            })
+            .collect();
+        let mut clamps = vec![0u64; n_priors];
+        for cc in chunk_clamps {
+            for (a, b) in clamps.iter_mut().zip(cc) {
+                *a += b;
             }
-            progress(count);
-            clamps
-        })
-        .collect();
-    let mut clamps = vec![0u64; n_priors];
-    for cc in chunk_clamps {
-        for (a, b) in clamps.iter_mut().zip(cc) {
-            *a += b;
         }
-    }
-    Paths {
-        futures: n,
-        scenarios: scenarios.len(),
-        years,
-        columns,
-        data,
-        clamps,
+        Paths {
+            futures: n,
+            scenarios: self.n_scenarios,
+            years,
+            columns,
+            data,
+            clamps,
+        }
     }
 }
 
 /// One future: draws, shocks, then every scenario.
 fn simulate_future(
-    plan: &Plan<'_>,
+    plan: &Engine<'_>,
     i: usize,
     sc: &mut Scratch,
     clamps: &mut [u64],
@@ -321,121 +363,33 @@ fn simulate_future(
         for k in 0..t {
             let e = &mut sc.eta[k * nb + b];
             *e = if nu > 0.0 {
-                (nu * *e - 0.5 * nu * nu).exp()
+                fastmath::exp(nu * *e - 0.5 * nu * nu)
             } else {
                 1.0
             };
         }
     }
-    for (b, buyer) in model.buyers.iter().enumerate() {
-        for p in 0..np {
-            sc.phi[b * np + p] = match buyer.affinity[p] {
-                Some(id) => d[id],
-                None if buyer.mix[p] > 0.0 => buyer.mix[p].ln(),
-                None => f64::NEG_INFINITY,
-            };
-        }
-    }
-    for g in 0..plan.pref_groups.len() {
-        preferred_mixes(plan, sc, g);
-    }
+    plan.prefs.compute(
+        model,
+        &sc.draws,
+        &sc.eps,
+        &mut sc.a_paths,
+        &mut sc.pi,
+        &mut sc.pi_ok,
+    );
     let years = t + 1;
     let cols = np + 1;
     for (s, active) in plan.scenario_effects.iter().enumerate() {
         let out_s = &mut out[s * years * cols..(s + 1) * years * cols];
-        simulate_scenario(plan, sc, active, plan.scenario_group[s], out_s);
-    }
-}
-
-/// Steps 1 and 3 for one group of scenarios sharing drift and affinity
-/// effects: the price-performance path and every buyer's preferred mix,
-/// stored in `sc.pi` / `sc.pi_inv`.
-fn preferred_mixes(plan: &Plan<'_>, sc: &mut Scratch, g: usize) {
-    let model = plan.model;
-    let (np, nb, t) = (plan.n_platforms, plan.n_buyers, plan.horizon);
-    let active = &plan.pref_groups[g];
-    let d = &sc.draws;
-    sc.a_idx.iter_mut().for_each(|x| *x = 0.0);
-    for k in 1..=t {
-        sc.drift_shift.iter_mut().for_each(|x| *x = 0.0);
-        let mut any_aff = false;
-        for a in active {
-            if k < a.from || k > a.to {
-                continue;
-            }
-            match &model.effects[a.effect].kind {
-                EffectKind::Drift { platform, shift } => sc.drift_shift[*platform] += d[*shift],
-                EffectKind::Affinity { .. } => any_aff = true,
-                _ => {}
-            }
-        }
-        if any_aff {
-            sc.aff_shift.iter_mut().for_each(|x| *x = 0.0);
-            for a in active {
-                if k < a.from || k > a.to {
-                    continue;
-                }
-                if let EffectKind::Affinity {
-                    buyers,
-                    platform,
-                    shift,
-                } = &model.effects[a.effect].kind
-                {
-                    for &b in buyers {
-                        sc.aff_shift[b * np + platform] += d[*shift];
-                    }
-                }
-            }
-        }
-        // 1. Price-performance.
-        for (p, plat) in model.platforms.iter().enumerate() {
-            sc.a_idx[p] +=
-                d[plat.drift] + sc.drift_shift[p] + d[plat.volatility] * sc.eps[(k - 1) * np + p];
-        }
-        // 3. Preferred mix (softmax with the max subtracted).
-        let acc = &plan.accessible[k];
-        for (b, buyer) in model.buyers.iter().enumerate() {
-            let beta = d[buyer.sensitivity];
-            let row = b * np;
-            let base = ((g * t + (k - 1)) * nb + b) * np;
-            let pref = &mut sc.pi[base..base + np];
-            let mut zmax = f64::NEG_INFINITY;
-            for p in 0..np {
-                if acc[row + p] {
-                    let mut z = beta * sc.a_idx[p] + sc.phi[row + p];
-                    if any_aff {
-                        z += sc.aff_shift[row + p];
-                    }
-                    pref[p] = z;
-                    if z > zmax {
-                        zmax = z;
-                    }
-                }
-            }
-            let mut total = 0.0;
-            for p in 0..np {
-                if acc[row + p] {
-                    let e = (pref[p] - zmax).exp();
-                    pref[p] = e;
-                    total += e;
-                } else {
-                    pref[p] = 0.0;
-                }
-            }
-            sc.pi_inv[(g * t + (k - 1)) * nb + b] = if total > 0.0 && total.is_finite() {
-                1.0 / total
-            } else {
-                f64::NAN
-            };
-        }
+        simulate_scenario(plan, sc, active, s, out_s);
     }
 }
 
 fn simulate_scenario(
-    plan: &Plan<'_>,
+    plan: &Engine<'_>,
     sc: &mut Scratch,
     active: &[Active],
-    g: usize,
+    s: usize,
     out: &mut [f32],
 ) {
     let model = plan.model;
@@ -479,22 +433,30 @@ fn simulate_scenario(
             sc.spend[b] *= growth * sc.eta[(k - 1) * nb + b];
         }
         // 4. Inertia towards the group's preferred mix (steps 1 and 3).
+        // A platform outside the buyer's list has preferred share 0.
         for (b, buyer) in model.buyers.iter().enumerate() {
-            let inv = sc.pi_inv[(g * t + (k - 1)) * nb + b];
-            if sc.spend[b] == 0.0 || inv.is_nan() {
+            let slot_id = plan.prefs.scenario_slots[s * nb + b];
+            if sc.spend[b] == 0.0 || !sc.pi_ok[slot_id * t + k - 1] {
                 continue;
             }
             let lambda = d[buyer.agility];
-            let base = ((g * t + (k - 1)) * nb + b) * np;
-            let pref = &sc.pi[base..base + np];
+            let list = &plan.prefs.platforms[b];
+            let slot = &plan.prefs.slots[slot_id];
+            let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
             let mix = &mut sc.mix[b * np..(b + 1) * np];
-            for p in 0..np {
-                mix[p] = (1.0 - lambda) * mix[p] + lambda * pref[p] * inv;
+            mix.iter_mut().for_each(|m| *m *= 1.0 - lambda);
+            for (&p, &x) in list.iter().zip(pref) {
+                mix[p] += lambda * x;
             }
         }
         // 5. Commitment floors.
         if any_commit {
-            sc.floor.iter_mut().for_each(|x| *x = 0.0);
+            for b in 0..nb {
+                if sc.has_floor[b] {
+                    sc.floor[b * np..(b + 1) * np].fill(0.0);
+                    sc.has_floor[b] = false;
+                }
+            }
             for a in active {
                 if k < a.from || k > a.to {
                     continue;
@@ -507,11 +469,12 @@ fn simulate_scenario(
                 {
                     if sc.spend[*buyer] > 0.0 {
                         sc.floor[buyer * np + platform] += d[*spend] / sc.spend[*buyer];
+                        sc.has_floor[*buyer] = true;
                     }
                 }
             }
             for b in 0..nb {
-                if sc.spend[b] > 0.0 {
+                if sc.has_floor[b] {
                     let row = b * np;
                     apply_floors(
                         &mut sc.mix[row..row + np],
@@ -598,12 +561,9 @@ fn write_year(spend: &[f64], mix: &[f64], platform_spend: &mut [f64], out: &mut 
         }
     }
     let market: f64 = platform_spend.iter().sum();
+    let inv = if market > 0.0 { 1.0 / market } else { 0.0 };
     for p in 0..np {
-        out[p] = if market > 0.0 {
-            (platform_spend[p] / market) as f32
-        } else {
-            0.0
-        };
+        out[p] = (platform_spend[p] * inv) as f32;
     }
     out[np] = market as f32;
 }

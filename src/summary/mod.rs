@@ -16,6 +16,7 @@ use crate::engine::Paths;
 use crate::model::{Model, Series};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// The quantile levels reported.
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -100,7 +101,13 @@ pub struct Column {
 
 impl Column {
     /// Sorts the values and computes their moments (two-pass variance).
-    pub fn new(mut values: Vec<f32>) -> Column {
+    pub fn new(values: Vec<f32>) -> Column {
+        Column::from_slice(&values)
+    }
+
+    /// [`Column::new`] on a borrowed slice: the sorted copy is the only
+    /// allocation.
+    pub fn from_slice(values: &[f32]) -> Column {
         let n = values.len().max(1) as f64;
         let mean = values.iter().map(|&x| x as f64).sum::<f64>() / n;
         let var = values
@@ -108,9 +115,8 @@ impl Column {
             .map(|&x| (x as f64 - mean).powi(2))
             .sum::<f64>()
             / n;
-        sort_f32(&mut values);
         Column {
-            sorted: values,
+            sorted: sorted_f32(values.iter().copied()),
             mean,
             var,
         }
@@ -146,36 +152,50 @@ pub struct Stats {
     pub q: [f64; 5],
 }
 
-/// Sorts in the float total order (as `total_cmp`): an LSD radix sort on
-/// the order-preserving bit patterns, three passes of 11 bits.
+/// Sorts in the float total order (as `total_cmp`).
 pub fn sort_f32(values: &mut [f32]) {
-    if values.len() < 512 {
-        values.sort_unstable_by(|a, b| a.total_cmp(b));
-        return;
-    }
-    let mut keys: Vec<u32> = values.iter().map(|&x| ordered_bits(x)).collect();
-    let mut buf = vec![0u32; keys.len()];
-    for shift in [0u32, 11, 22] {
-        let mut counts = [0usize; 2048];
+    let sorted = sorted_f32(values.iter().copied());
+    values.copy_from_slice(&sorted);
+}
+
+/// The values in the float total order (as `total_cmp`): an LSD radix sort
+/// on the order-preserving bit patterns, four passes of 8 bits (256
+/// buckets stay in the first-level cache) with the four histograms counted
+/// in one pass; a pass whose digit is the same for every value is skipped.
+pub fn sorted_f32(values: impl ExactSizeIterator<Item = f32>) -> Vec<f32> {
+    let mut keys: Vec<u32> = values.map(ordered_bits).collect();
+    let n = keys.len();
+    if n < 256 {
+        keys.sort_unstable();
+    } else {
+        let mut counts = [[0u32; 256]; 4];
         for &k in &keys {
-            counts[((k >> shift) & 0x7FF) as usize] += 1;
+            for (d, c) in counts.iter_mut().enumerate() {
+                c[((k >> (8 * d)) & 0xFF) as usize] += 1;
+            }
         }
-        let mut total = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = total;
-            total += n;
+        let mut buf = vec![0u32; n];
+        for (d, counts) in counts.iter_mut().enumerate() {
+            if counts.iter().any(|&c| c as usize == n) {
+                continue;
+            }
+            let mut total = 0;
+            for c in counts.iter_mut() {
+                let m = *c;
+                *c = total;
+                total += m;
+            }
+            let shift = 8 * d;
+            for &k in &keys {
+                let digit = ((k >> shift) & 0xFF) as usize;
+                buf[counts[digit] as usize] = k;
+                counts[digit] += 1;
+            }
+            std::mem::swap(&mut keys, &mut buf);
         }
-        for &k in &keys {
-            let digit = ((k >> shift) & 0x7FF) as usize;
-            buf[counts[digit]] = k;
-            counts[digit] += 1;
-        }
-        std::mem::swap(&mut keys, &mut buf);
     }
-    for (v, k) in values.iter_mut().zip(keys) {
-        *v = from_ordered_bits(k);
-    }
+    // Same size and alignment: collected in place.
+    keys.into_iter().map(from_ordered_bits).collect()
 }
 
 /// Maps an `f32` to a `u32` whose order is the float's total order.
@@ -197,15 +217,16 @@ fn from_ordered_bits(u: u32) -> f32 {
 }
 
 /// `inf { x : F_w(x) >= q }` over a weighted mixture of sorted columns.
+///
+/// Bisection over the `f32` bit patterns (whose order is the values'
+/// order), keeping for every column the range of ranks the answer's count
+/// can still take: each step's binary searches run only inside those
+/// ranges, which shrink as the bracket does. Once at most [`FEW`] values
+/// remain inside the bracket, they are sorted and walked in order.
 fn mixture_quantile(parts: &[(&Column, f64)], q: f64) -> f64 {
-    let cdf = |x: f32| -> f64 {
-        parts
-            .iter()
-            .map(|(c, w)| w * c.count_le(x) as f64 / c.sorted.len() as f64)
-            .sum()
-    };
-    let mut lo = u32::MAX;
-    let mut hi = 0u32;
+    /// Values left in the bracket when the walk takes over.
+    const FEW: usize = 64;
+    let (mut lo, mut hi) = (u32::MAX, 0u32);
     for (c, _) in parts {
         if let (Some(&a), Some(&b)) = (c.sorted.first(), c.sorted.last()) {
             lo = lo.min(ordered_bits(a));
@@ -217,13 +238,57 @@ fn mixture_quantile(parts: &[(&Column, f64)], q: f64) -> f64 {
     }
     // Tolerance on the cumulative weight, so that q = k/N hits sample k.
     let target = q - 1e-12;
-    // Invariant: F(hi) >= target; find the smallest such bit pattern.
-    while lo < hi {
+    // Invariants: F(hi) >= target; F(x) < target for x < lo; column s has
+    // exactly a[s] values below lo and b[s] values up to hi.
+    let mut a = vec![0usize; parts.len()];
+    let mut b: Vec<usize> = parts.iter().map(|(c, _)| c.sorted.len()).collect();
+    let mut counts = vec![0usize; parts.len()];
+    while lo < hi && a.iter().zip(&b).map(|(x, y)| y - x).sum::<usize>() > FEW {
         let mid = lo + (hi - lo) / 2;
-        if cdf(from_ordered_bits(mid)) >= target {
+        let mut f = 0.0;
+        for (s, (c, w)) in parts.iter().enumerate() {
+            let inside = &c.sorted[a[s]..b[s]];
+            counts[s] = a[s] + inside.partition_point(|&v| ordered_bits(v) <= mid);
+            f += w * counts[s] as f64 / c.sorted.len() as f64;
+        }
+        if f >= target {
             hi = mid;
+            b.copy_from_slice(&counts);
         } else {
             lo = mid + 1;
+            a.copy_from_slice(&counts);
+        }
+    }
+    if lo == hi {
+        // One value left (however many times it occurs): F jumps there.
+        return from_ordered_bits(lo) as f64;
+    }
+    // Walk the values left in [lo, hi], in order, from F just below lo.
+    let mut f: f64 = parts
+        .iter()
+        .zip(&a)
+        .map(|((c, w), &n)| w * n as f64 / c.sorted.len() as f64)
+        .sum();
+    let mut left: Vec<(u32, f64)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(s, (c, w))| {
+            let step = w / c.sorted.len() as f64;
+            c.sorted[a[s]..b[s]]
+                .iter()
+                .map(move |&v| (ordered_bits(v), step))
+        })
+        .collect();
+    left.sort_unstable_by_key(|x| x.0);
+    let mut i = 0;
+    while i < left.len() {
+        let v = left[i].0;
+        while i < left.len() && left[i].0 == v {
+            f += left[i].1;
+            i += 1;
+        }
+        if f >= target {
+            return from_ordered_bits(v) as f64;
         }
     }
     from_ordered_bits(hi) as f64
@@ -252,28 +317,35 @@ pub fn mixture_stats(parts: &[(&Column, f64)]) -> Stats {
     }
 }
 
-/// Value of a series for one future, scenario and year.
-#[inline]
-pub fn series_value(
+/// Every (scenario, year, series) column of the paths, at
+/// `(s * years + k) * series + j`: a platform's or the market's is the
+/// paths' own column, a group's the sum of its members' (in `f64`, then
+/// rounded to `f32` like every stored value).
+pub fn series_columns<'p>(
     model: &Model,
-    paths: &Paths,
-    i: usize,
-    s: usize,
-    k: usize,
-    series: Series,
-) -> f32 {
-    match series {
-        Series::Platform(p) => paths.data[paths.index(i, s, k, p)],
-        Series::Group(g) => {
-            let base = paths.index(i, s, k, 0);
-            model.groups[g]
-                .members
-                .iter()
-                .map(|&p| paths.data[base + p] as f64)
-                .sum::<f64>() as f32
-        }
-        Series::Market => paths.data[paths.index(i, s, k, paths.columns - 1)],
-    }
+    paths: &'p Paths,
+    series: &[Series],
+) -> Vec<Cow<'p, [f32]>> {
+    let (years, ns) = (paths.years, series.len());
+    (0..paths.scenarios * years * ns)
+        .into_par_iter()
+        .map(|x| {
+            let (s, k, j) = (x / (years * ns), (x / ns) % years, x % ns);
+            match series[j] {
+                Series::Platform(p) => Cow::Borrowed(paths.column(s, k, p)),
+                Series::Market => Cow::Borrowed(paths.column(s, k, paths.columns - 1)),
+                Series::Group(g) => {
+                    let mut sum = vec![0f64; paths.futures];
+                    for &p in &model.groups[g].members {
+                        for (acc, &v) in sum.iter_mut().zip(paths.column(s, k, p)) {
+                            *acc += v as f64;
+                        }
+                    }
+                    Cow::Owned(sum.into_iter().map(|v| v as f32).collect())
+                }
+            }
+        })
+        .collect()
 }
 
 /// One row of `summary`.
@@ -380,24 +452,11 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
     let n = paths.futures;
     let ns = series.len();
 
-    // Unsorted columns per (scenario, year, series), contiguous, in one
-    // pass over the paths; then sorted copies, built in parallel.
-    let raw: Vec<Vec<f32>> = (0..paths.scenarios * years)
-        .into_par_iter()
-        .flat_map_iter(|sk| {
-            let (s, k) = (sk / years, sk % years);
-            let mut cols: Vec<Vec<f32>> = vec![Vec::with_capacity(n); ns];
-            for i in 0..n {
-                for (j, col) in cols.iter_mut().enumerate() {
-                    col.push(series_value(model, paths, i, s, k, series[j]));
-                }
-            }
-            cols
-        })
-        .collect();
-    let columns: Vec<Column> = raw.par_iter().map(|v| Column::new(v.clone())).collect();
+    // The columns per (scenario, year, series), and sorted copies.
+    let raw = series_columns(model, paths, &series);
+    let raw_col = |s: usize, k: usize, j: usize| -> &[f32] { &raw[(s * years + k) * ns + j] };
+    let columns: Vec<Column> = raw.par_iter().map(|c| Column::from_slice(c)).collect();
     let col = |s: usize, k: usize, j: usize| &columns[(s * years + k) * ns + j];
-    let raw_col = |s: usize, k: usize, j: usize| &raw[(s * years + k) * ns + j];
 
     let rows = summary_rows(model, &views, &series, years, &|view, k, j| {
         let parts: Vec<(&Column, f64)> = view
@@ -589,7 +648,7 @@ fn impacts<'c>(
     scenarios: &[Scenario],
     years: usize,
     series: &[Series],
-    raw_col: &(dyn Fn(usize, usize, usize) -> &'c Vec<f32> + Sync),
+    raw_col: &(dyn Fn(usize, usize, usize) -> &'c [f32] + Sync),
 ) -> Vec<ImpactRow> {
     let mut jobs = Vec::new();
     for (d, deal) in model.deals.iter().enumerate() {
@@ -614,7 +673,7 @@ fn impacts<'c>(
                 .iter()
                 .map(|&(s, b, _)| {
                     let (x, y) = (raw_col(s, *k, *j), raw_col(b, *k, *j));
-                    Column::new(x.iter().zip(y).map(|(a, b)| a - b).collect())
+                    Column::from_slice(&x.iter().zip(y).map(|(a, b)| a - b).collect::<Vec<f32>>())
                 })
                 .collect();
             let parts: Vec<(&Column, f64)> =

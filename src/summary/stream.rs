@@ -13,10 +13,10 @@
 //! depend on the thread count.
 
 use super::{
-    horizon_rows, impact_pairs, series_value, summary_rows, views, ImpactRow, Stats, Summary,
+    horizon_rows, impact_pairs, series_columns, summary_rows, views, ImpactRow, Stats, Summary,
     ThresholdRow,
 };
-use crate::engine::{simulate_range, Paths};
+use crate::engine::{Engine, Paths};
 use crate::model::{Model, Series};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -197,10 +197,10 @@ pub fn summarise_streamed(
 
     // Axes from the first block (deterministic): the market's range with a
     // factor of 100 of margin each way; paired market differences likewise.
-    let first = simulate_range(model, scenarios, 0..n.min(BLOCK), progress);
+    let engine = Engine::new(model, scenarios);
+    let first = engine.simulate(0..n.min(BLOCK), progress);
     let (mut lo, mut hi, mut dmax) = (f64::INFINITY, 0.0f64, 0.0f64);
-    let market =
-        |p: &Paths, i: usize, s: usize, k: usize| p.data[p.index(i, s, k, p.columns - 1)] as f64;
+    let market = |p: &Paths, i: usize, s: usize, k: usize| p.column(s, k, p.columns - 1)[i] as f64;
     for i in 0..first.futures {
         for s in 0..n_s {
             for k in 0..years {
@@ -253,29 +253,21 @@ pub fn summarise_streamed(
     while start < n {
         let paths = match block.take() {
             Some(p) => p,
-            None => simulate_range(model, scenarios, start..(start + BLOCK).min(n), progress),
+            None => engine.simulate(start..(start + BLOCK).min(n), progress),
         };
         for (a, b) in clamps.iter_mut().zip(&paths.clamps) {
             *a += b;
         }
         let bn = paths.futures;
-        // Transpose the block into contiguous columns per (scenario, year,
-        // series), then fill each sketch from its column, futures in order.
-        let raw: Vec<Vec<f32>> = (0..n_s * years * ns)
-            .into_par_iter()
-            .map(|x| {
-                let (s, k, j) = (x / (years * ns), (x / ns) % years, x % ns);
-                (0..bn)
-                    .map(|i| series_value(model, &paths, i, s, k, series[j]))
-                    .collect()
-            })
-            .collect();
-        let col = |s: usize, k: usize, j: usize| &raw[(s * years + k) * ns + j];
+        // The block's columns per (scenario, year, series); each sketch is
+        // filled from its column, futures in order.
+        let raw = series_columns(model, &paths, &series);
+        let col = |s: usize, k: usize, j: usize| -> &[f32] { &raw[(s * years + k) * ns + j] };
         sketches
             .par_iter_mut()
             .zip(raw.par_iter())
             .for_each(|(sk, values)| {
-                for &v in values {
+                for &v in values.iter() {
                     sk.add(v as f64, 1.0);
                 }
             });

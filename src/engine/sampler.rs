@@ -1,0 +1,184 @@
+//! Priors prepared for millions of draws.
+//!
+//! Most inverse CDFs are cheap (normal and lognormal by AS 241, uniform,
+//! triangular) and are used as they are. Beta, PERT and gamma quantiles need
+//! an iterative solve of the incomplete beta or gamma function (about 1 µs
+//! each, more than a whole simulated year): for those, the engine
+//! tabulates the prior's quantile function once per run and interpolates.
+//!
+//! The table is laid out in the normal score `w = Phi^-1(u)` rather than in
+//! `u`: quantile functions are steep near `u = 0` and `u = 1` (a gamma's
+//! grows like `-ln(1 - u)`) but smooth in `w`. [`KNOTS`] equally spaced
+//! knots cover `w` in `[Phi^-1(TAIL), Phi^-1(1 - TAIL)]`; a draw computes
+//! `w` (AS 241, a rational function for 85% of draws) and takes the cubic
+//! through the four nearest knots. Draws in the outer tails (`u < TAIL` or
+//! `u > 1 - TAIL`, 2 in a million) use the exact inverse CDF.
+//!
+//! Accuracy check, at build time: the interpolated value at the midpoint of
+//! every cell (where a cubic's error peaks) must be within
+//! `TOLERANCE x (x(1 - TAIL) - x(TAIL))` of the exact quantile, or the prior
+//! falls back to the exact inverse CDF. Measured on beta, PERT and gamma
+//! shapes from U-shaped to J-shaped: worst 4e-11, the noise of the exact
+//! quantile itself. A relative error of 1e-9 moves a share by less than
+//! the `f32` it is stored in, far below Monte Carlo error at any run size.
+
+use crate::fastmath::norm_quantile;
+use crate::prior::{Family, Prior};
+
+/// Knots of the table.
+pub const KNOTS: usize = 2048;
+/// Probability in each tail drawn exactly.
+pub const TAIL: f64 = 1e-6;
+/// Accepted interpolation error, relative to the prior's central range.
+pub const TOLERANCE: f64 = 1e-9;
+
+/// One prior, ready to draw.
+#[derive(Debug, Clone)]
+pub enum Sampler {
+    /// The exact inverse CDF.
+    Exact(Prior),
+    /// Interpolated inverse CDF, exact in the tails.
+    Table(Table),
+}
+
+/// A quantile function tabulated against the normal score.
+#[derive(Debug, Clone)]
+pub struct Table {
+    prior: Prior,
+    /// The first knot `Phi^-1(TAIL)` and `1 / spacing`.
+    w0: f64,
+    inv_h: f64,
+    /// `x(Phi(w0 + i h))` for `i` in `0..KNOTS`.
+    knots: Vec<f64>,
+}
+
+/// The standard normal CDF (build time only).
+fn normal_cdf(w: f64) -> f64 {
+    0.5 * statrs::function::erf::erfc(-w / std::f64::consts::SQRT_2)
+}
+
+impl Table {
+    /// Tabulates `prior`; `None` when the interpolation misses
+    /// [`TOLERANCE`] somewhere.
+    pub fn new(prior: &Prior) -> Option<Table> {
+        let w0 = norm_quantile(TAIL);
+        let h = -2.0 * w0 / (KNOTS - 1) as f64;
+        let at = |w: f64| prior.quantile(normal_cdf(w));
+        let knots: Vec<f64> = (0..KNOTS).map(|i| at(w0 + i as f64 * h)).collect();
+        let table = Table {
+            prior: *prior,
+            w0,
+            inv_h: 1.0 / h,
+            knots,
+        };
+        let scale = prior.quantile(1.0 - TAIL) - prior.quantile(TAIL);
+        if !scale.is_finite() || scale <= 0.0 {
+            return None;
+        }
+        for i in 0..KNOTS - 1 {
+            let w = w0 + (i as f64 + 0.5) * h;
+            let err = (table.interpolate(w) - at(w)).abs();
+            if err.is_nan() || err > TOLERANCE * scale {
+                return None;
+            }
+        }
+        Some(table)
+    }
+
+    /// The cubic through the four knots around `w` (the three nearest at
+    /// either end of the table), for `w` within the table.
+    #[inline]
+    fn interpolate(&self, w: f64) -> f64 {
+        let s = (w - self.w0) * self.inv_h;
+        // The cubic's first knot: one below the cell, kept inside the table.
+        let i = (s as usize).clamp(1, KNOTS - 3) - 1;
+        let f = s - (i + 1) as f64;
+        let y = &self.knots[i..i + 4];
+        let (fm1, fm2, fp1) = (f - 1.0, f - 2.0, f + 1.0);
+        let w0 = -f * fm1 * fm2 / 6.0;
+        let w1 = fp1 * fm1 * fm2 / 2.0;
+        let w2 = -fp1 * f * fm2 / 2.0;
+        let w3 = fp1 * f * fm1 / 6.0;
+        w0 * y[0] + w1 * y[1] + w2 * y[2] + w3 * y[3]
+    }
+}
+
+impl Sampler {
+    /// Prepares `prior`: tabulated when its inverse CDF is iterative.
+    pub fn new(prior: &Prior) -> Sampler {
+        match prior.family() {
+            Family::Pert { .. } | Family::Beta { .. } | Family::Gamma { .. } => {
+                match Table::new(prior) {
+                    Some(t) => Sampler::Table(t),
+                    None => Sampler::Exact(*prior),
+                }
+            }
+            _ => Sampler::Exact(*prior),
+        }
+    }
+
+    /// The prior's value at probability `u` in (0, 1).
+    #[inline]
+    pub fn quantile(&self, u: f64) -> f64 {
+        match self {
+            Sampler::Exact(p) => p.quantile(u),
+            Sampler::Table(t) => {
+                if (TAIL..=1.0 - TAIL).contains(&u) {
+                    t.interpolate(norm_quantile(u))
+                } else {
+                    t.prior.quantile(u)
+                }
+            }
+        }
+    }
+
+    /// Whether draws come from a table.
+    pub fn is_tabulated(&self) -> bool {
+        matches!(self, Sampler::Table(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prior::parse_prior_str;
+
+    /// Every tabulated family, including steep and skewed shapes and a
+    /// truncation: the table holds its tolerance at 200,000 points, not
+    /// only at the cell midpoints it was checked on.
+    #[test]
+    fn tables_match_the_exact_quantile() {
+        for text in [
+            "pert(0.05, 0.25, 0.5)",
+            "pert(0, 0, 1)",
+            "pert(0, 0.95, 1)",
+            "beta(0.5, 0.5)",
+            "beta(2, 8)",
+            "beta(0.3, 3)",
+            "gamma(2.5, 0.4)",
+            "gamma(0.4, 1)",
+            "gamma(30, 2)",
+            "gamma(0.05, 1)",
+            "pert(0.05, 0.2, 0.5) in [0.1, 0.3]",
+        ] {
+            let prior = parse_prior_str(text).unwrap();
+            let s = Sampler::new(&prior);
+            let scale = prior.quantile(1.0 - TAIL) - prior.quantile(TAIL);
+            let n = 200_000;
+            let mut worst: f64 = 0.0;
+            for i in 0..n {
+                let u = (i as f64 + 0.37) / n as f64;
+                worst = worst.max((s.quantile(u) - prior.quantile(u)).abs() / scale);
+            }
+            assert!(worst <= TOLERANCE, "{text}: worst relative error {worst:e}");
+        }
+    }
+
+    #[test]
+    fn common_priors_are_tabulated() {
+        for text in ["pert(0.05, 0.25, 0.5)", "gamma(2.5, 0.4)", "beta(2, 3)"] {
+            let s = Sampler::new(&parse_prior_str(text).unwrap());
+            assert!(s.is_tabulated(), "{text} fell back to the exact quantile");
+        }
+    }
+}
