@@ -10,15 +10,15 @@
 // The inner loop indexes several per-platform arrays with one index.
 #![allow(clippy::needless_range_loop)]
 
+mod kernel;
 mod preference;
 pub mod sampler;
 pub mod streams;
 
-use crate::fastmath;
 use crate::model::{EffectKind, Model, Sampling};
 use crate::scenario::Scenario;
+use kernel::{simulate_batch, Scratch, LANES};
 use preference::Preferences;
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use sampler::Sampler;
 use streams::{hash_str, key, open01, splitmix_at, tag, Permutation};
@@ -73,10 +73,6 @@ struct SharedOut(*mut f32);
 // SAFETY: chunks write disjoint sets of indices (their own futures), and
 // the buffer outlives the parallel loop that writes it.
 unsafe impl Sync for SharedOut {}
-
-/// Futures simulated together before their values are written out: one
-/// 64-byte cache line of each output column.
-const TILE: usize = 16;
 
 /// An effect resolved for fast application in the inner loop.
 #[derive(Debug, Clone)]
@@ -216,47 +212,6 @@ fn samplers(model: &Model) -> Vec<Option<Sampler>> {
     index.iter().map(|i| i.map(|i| built[i].clone())).collect()
 }
 
-/// Per-thread working memory for one future.
-struct Scratch {
-    draws: Vec<f64>,
-    eps: Vec<f64>,
-    /// Spend shock multipliers `exp(nu eta - nu^2/2)` per year and buyer.
-    eta: Vec<f64>,
-    /// Price-performance paths, preferred mixes and their `ok` flags (see
-    /// [`Preferences::compute`]).
-    a_paths: Vec<f64>,
-    pi: Vec<f64>,
-    pi_ok: Vec<bool>,
-    spend: Vec<f64>,
-    mix: Vec<f64>,
-    floor: Vec<f64>,
-    floored: Vec<bool>,
-    has_floor: Vec<bool>,
-    growth_shift: Vec<f64>,
-    platform_spend: Vec<f64>,
-}
-
-impl Scratch {
-    fn new(plan: &Engine<'_>) -> Scratch {
-        let (np, nb, t) = (plan.n_platforms, plan.n_buyers, plan.horizon);
-        Scratch {
-            draws: vec![0.0; plan.model.priors.len()],
-            eps: vec![0.0; t * np],
-            eta: vec![0.0; t * nb],
-            a_paths: vec![0.0; plan.prefs.path_len(plan.model)],
-            pi: vec![0.0; plan.prefs.len],
-            pi_ok: vec![false; plan.prefs.n_slots() * t],
-            spend: vec![0.0; nb],
-            mix: vec![0.0; nb * np],
-            floor: vec![0.0; nb * np],
-            floored: vec![false; np],
-            has_floor: vec![false; nb],
-            growth_shift: vec![0.0; nb],
-            platform_spend: vec![0.0; np],
-        }
-    }
-}
-
 /// Simulates every scenario for `model.simulation.futures` futures.
 /// `progress` is called once per finished chunk with its number of futures.
 pub fn simulate(model: &Model, scenarios: &[Scenario], progress: &(dyn Fn(usize) + Sync)) -> Paths {
@@ -287,29 +242,18 @@ impl Engine<'_> {
             .map(|c| {
                 let mut scratch = Scratch::new(self);
                 let mut clamps = vec![0u64; n_priors];
-                let mut tile = vec![0f32; TILE * per_future];
                 let chunk = c * CHUNK..((c + 1) * CHUNK).min(n);
-                for start in chunk.clone().step_by(TILE) {
-                    let count = TILE.min(chunk.end - start);
-                    for local in 0..count {
-                        simulate_future(
-                            self,
-                            offset + start + local,
-                            &mut scratch,
-                            &mut clamps,
-                            &mut tile[local * per_future..(local + 1) * per_future],
-                        );
-                    }
-                    // Transpose the tile: each column gets `count`
-                    // consecutive futures.
-                    for col in 0..per_future {
-                        for local in 0..count {
-                            // SAFETY: `col * n + start + local` is below
+                for start in chunk.clone().step_by(LANES) {
+                    let count = LANES.min(chunk.end - start);
+                    simulate_batch(self, offset + start, count, &mut scratch, &mut clamps);
+                    // Transpose: each column gets `count` consecutive futures.
+                    for (col, lanes) in scratch.out.chunks_exact(LANES).enumerate() {
+                        for (l, &v) in lanes[..count].iter().enumerate() {
+                            // SAFETY: `col * n + start + l` is below
                             // `per_future * n`, and only this chunk writes
                             // futures `start..start + count`.
                             unsafe {
-                                *out.0.add(col * n + start + local) =
-                                    tile[local * per_future + col];
+                                *out.0.add(col * n + start + l) = v;
                             }
                         }
                     }
@@ -332,164 +276,6 @@ impl Engine<'_> {
             data,
             clamps,
         }
-    }
-}
-
-/// One future: draws, shocks, then every scenario.
-fn simulate_future(
-    plan: &Engine<'_>,
-    i: usize,
-    sc: &mut Scratch,
-    clamps: &mut [u64],
-    out: &mut [f32],
-) {
-    let model = plan.model;
-    let (np, nb, t) = (plan.n_platforms, plan.n_buyers, plan.horizon);
-    plan.draw_priors(i, &mut sc.draws, clamps);
-    let mut rng = streams::shock_rng(model.simulation.seed, i as u64);
-    for k in 0..t {
-        for p in 0..np {
-            sc.eps[k * np + p] = StandardNormal.sample(&mut rng);
-        }
-        for b in 0..nb {
-            sc.eta[k * nb + b] = StandardNormal.sample(&mut rng);
-        }
-    }
-    let d = &sc.draws;
-    // The spend shock multiplier exp(nu eta - nu^2 / 2) is the same in every
-    // scenario of this future: compute it once.
-    for (b, buyer) in model.buyers.iter().enumerate() {
-        let nu = d[buyer.growth_volatility];
-        for k in 0..t {
-            let e = &mut sc.eta[k * nb + b];
-            *e = if nu > 0.0 {
-                fastmath::exp(nu * *e - 0.5 * nu * nu)
-            } else {
-                1.0
-            };
-        }
-    }
-    plan.prefs.compute(
-        model,
-        &sc.draws,
-        &sc.eps,
-        &mut sc.a_paths,
-        &mut sc.pi,
-        &mut sc.pi_ok,
-    );
-    let years = t + 1;
-    let cols = np + 1;
-    for (s, active) in plan.scenario_effects.iter().enumerate() {
-        let out_s = &mut out[s * years * cols..(s + 1) * years * cols];
-        simulate_scenario(plan, sc, active, s, out_s);
-    }
-}
-
-fn simulate_scenario(
-    plan: &Engine<'_>,
-    sc: &mut Scratch,
-    active: &[Active],
-    s: usize,
-    out: &mut [f32],
-) {
-    let model = plan.model;
-    let (np, nb, t) = (plan.n_platforms, plan.n_buyers, plan.horizon);
-    let cols = np + 1;
-    let d = &sc.draws;
-    for (b, buyer) in model.buyers.iter().enumerate() {
-        sc.spend[b] = d[buyer.spend];
-        sc.mix[b * np..(b + 1) * np].copy_from_slice(&buyer.mix);
-    }
-    write_year(
-        &sc.spend,
-        &sc.mix,
-        &mut sc.platform_spend,
-        &mut out[0..cols],
-    );
-    for k in 1..=t {
-        // Active growth shifts and commitments this year.
-        sc.growth_shift.iter_mut().for_each(|x| *x = 0.0);
-        let mut any_commit = false;
-        for a in active {
-            if k < a.from || k > a.to {
-                continue;
-            }
-            match &model.effects[a.effect].kind {
-                EffectKind::Growth { buyers, shift } => {
-                    for &b in buyers {
-                        sc.growth_shift[b] += d[*shift];
-                    }
-                }
-                EffectKind::Commitment { .. } => any_commit = true,
-                _ => {}
-            }
-        }
-        // 2. Spend.
-        for (b, buyer) in model.buyers.iter().enumerate() {
-            if sc.spend[b] == 0.0 {
-                continue;
-            }
-            let growth = (1.0 + d[buyer.growth] + sc.growth_shift[b]).max(0.0);
-            sc.spend[b] *= growth * sc.eta[(k - 1) * nb + b];
-        }
-        // 4. Inertia towards the group's preferred mix (steps 1 and 3).
-        // A platform outside the buyer's list has preferred share 0.
-        for (b, buyer) in model.buyers.iter().enumerate() {
-            let slot_id = plan.prefs.scenario_slots[s * nb + b];
-            if sc.spend[b] == 0.0 || !sc.pi_ok[slot_id * t + k - 1] {
-                continue;
-            }
-            let lambda = d[buyer.agility];
-            let list = &plan.prefs.platforms[b];
-            let slot = &plan.prefs.slots[slot_id];
-            let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
-            let mix = &mut sc.mix[b * np..(b + 1) * np];
-            mix.iter_mut().for_each(|m| *m *= 1.0 - lambda);
-            for (&p, &x) in list.iter().zip(pref) {
-                mix[p] += lambda * x;
-            }
-        }
-        // 5. Commitment floors.
-        if any_commit {
-            for b in 0..nb {
-                if sc.has_floor[b] {
-                    sc.floor[b * np..(b + 1) * np].fill(0.0);
-                    sc.has_floor[b] = false;
-                }
-            }
-            for a in active {
-                if k < a.from || k > a.to {
-                    continue;
-                }
-                if let EffectKind::Commitment {
-                    buyer,
-                    platform,
-                    spend,
-                } = &model.effects[a.effect].kind
-                {
-                    if sc.spend[*buyer] > 0.0 {
-                        sc.floor[buyer * np + platform] += d[*spend] / sc.spend[*buyer];
-                        sc.has_floor[*buyer] = true;
-                    }
-                }
-            }
-            for b in 0..nb {
-                if sc.has_floor[b] {
-                    let row = b * np;
-                    apply_floors(
-                        &mut sc.mix[row..row + np],
-                        &sc.floor[row..row + np],
-                        &mut sc.floored,
-                    );
-                }
-            }
-        }
-        write_year(
-            &sc.spend,
-            &sc.mix,
-            &mut sc.platform_spend,
-            &mut out[k * cols..(k + 1) * cols],
-        );
     }
 }
 
@@ -544,28 +330,6 @@ pub fn apply_floors(mix: &mut [f64], floor: &[f64], floored: &mut [bool]) {
     for p in 0..np {
         mix[p] = if floored[p] { floor[p] } else { c * mix[p] };
     }
-}
-
-/// Step 6: platform spend, market and shares of one year.
-#[inline]
-fn write_year(spend: &[f64], mix: &[f64], platform_spend: &mut [f64], out: &mut [f32]) {
-    let np = platform_spend.len();
-    platform_spend.iter_mut().for_each(|x| *x = 0.0);
-    for (b, &s) in spend.iter().enumerate() {
-        if s == 0.0 {
-            continue;
-        }
-        let row = &mix[b * np..(b + 1) * np];
-        for p in 0..np {
-            platform_spend[p] += s * row[p];
-        }
-    }
-    let market: f64 = platform_spend.iter().sum();
-    let inv = if market > 0.0 { 1.0 / market } else { 0.0 };
-    for p in 0..np {
-        out[p] = (platform_spend[p] * inv) as f32;
-    }
-    out[np] = market as f32;
 }
 
 #[cfg(test)]

@@ -12,6 +12,10 @@
 //! access are computed, and the exponentials of all slots of a future are
 //! taken in one pass over one flat array (which compiles to vector code).
 
+// Loops run over lanes and platforms with one index into several arrays.
+#![allow(clippy::needless_range_loop)]
+
+use super::kernel::{Lane, LANES};
 use super::Active;
 use crate::fastmath;
 use crate::model::{EffectKind, Model, PriorId};
@@ -175,18 +179,19 @@ impl Preferences {
         self.slots.len()
     }
 
-    /// Computes every slot's preferred mixes for one future: `pi` gets the
-    /// shares (0 for a platform not yet available), `ok[slot * T + k - 1]`
-    /// whether year `k`'s softmax is defined (if not, the mix stays as it
-    /// was). `a` is scratch for the price-performance paths.
+    /// Computes every slot's preferred mixes for one batch of futures:
+    /// `pi` gets the shares (0 for a platform not yet available),
+    /// `ok[slot * T + k - 1]` whether year `k`'s softmax is defined (if not,
+    /// the mix stays as it was). `a` is scratch for the price-performance
+    /// paths.
     pub fn compute(
         &self,
         model: &Model,
-        d: &[f64],
-        eps: &[f64],
-        a: &mut [f64],
-        pi: &mut [f64],
-        ok: &mut [bool],
+        d: &[Lane],
+        eps: &[Lane],
+        a: &mut [Lane],
+        pi: &mut [Lane],
+        ok: &mut [[bool; LANES]],
     ) {
         let np = model.platforms.len();
         let t = model.horizon();
@@ -200,13 +205,22 @@ impl Preferences {
                         if let EffectKind::Drift { platform, shift } = &model.effects[x.effect].kind
                         {
                             if *platform == p && k >= x.from && k <= x.to {
-                                step += d[*shift];
+                                for l in 0..LANES {
+                                    step[l] += d[*shift][l];
+                                }
                             }
                         }
                     }
-                    let prev = if k > 1 { path[(k - 2) * np + p] } else { 0.0 };
-                    path[(k - 1) * np + p] =
-                        prev + (step + d[plat.volatility] * eps[(k - 1) * np + p]);
+                    let prev = if k > 1 {
+                        path[(k - 2) * np + p]
+                    } else {
+                        [0.0; LANES]
+                    };
+                    let (vol, e) = (&d[plat.volatility], &eps[(k - 1) * np + p]);
+                    let next = &mut path[(k - 1) * np + p];
+                    for l in 0..LANES {
+                        next[l] = prev[l] + (step[l] + vol[l] * e[l]);
+                    }
                 }
             }
         }
@@ -214,44 +228,67 @@ impl Preferences {
         for slot in &self.slots {
             let b = slot.buyer;
             let list = &self.platforms[b];
-            let beta = d[model.buyers[b].sensitivity];
+            let beta = &d[model.buyers[b].sensitivity];
             let path = &a[slot.drift_set * t * np..(slot.drift_set + 1) * t * np];
             for k in 1..=t {
                 let z = &mut pi[slot.offset + (k - 1) * list.len()..][..list.len()];
                 for (j, &p) in list.iter().enumerate() {
-                    z[j] = if self.available[k * np + p] {
-                        let phi = match self.base_phi[b][j] {
-                            Ok(v) => v,
-                            Err(id) => d[id],
-                        };
-                        beta * path[(k - 1) * np + p] + phi
-                    } else {
-                        f64::NEG_INFINITY
+                    if !self.available[k * np + p] {
+                        z[j] = [f64::NEG_INFINITY; LANES];
+                        continue;
+                    }
+                    let phi = match self.base_phi[b][j] {
+                        Ok(v) => [v; LANES],
+                        Err(id) => d[id],
                     };
+                    let ap = &path[(k - 1) * np + p];
+                    for l in 0..LANES {
+                        z[j][l] = beta[l] * ap[l] + phi[l];
+                    }
                 }
                 for &(j, shift, from, to) in &slot.affinity {
                     if k >= from && k <= to {
-                        z[j] += d[shift];
+                        for l in 0..LANES {
+                            z[j][l] += d[shift][l];
+                        }
                     }
                 }
-                let zmax = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
-                z.iter_mut().for_each(|v| *v -= zmax);
+                let mut zmax = [f64::NEG_INFINITY; LANES];
+                for zj in z.iter() {
+                    for l in 0..LANES {
+                        zmax[l] = zmax[l].max(zj[l]);
+                    }
+                }
+                for zj in z.iter_mut() {
+                    for l in 0..LANES {
+                        zj[l] -= zmax[l];
+                    }
+                }
             }
         }
         for v in pi.iter_mut() {
-            *v = fastmath::exp(*v);
+            for x in v.iter_mut() {
+                *x = fastmath::exp(*x);
+            }
         }
         for (s, slot) in self.slots.iter().enumerate() {
             let n = self.platforms[slot.buyer].len();
             for k in 0..t {
                 let row = &mut pi[slot.offset + k * n..][..n];
-                let total: f64 = row.iter().sum();
+                let mut total = [-0.0; LANES];
+                for x in row.iter() {
+                    for l in 0..LANES {
+                        total[l] += x[l];
+                    }
+                }
                 // No platform available, or an infinite or NaN argument.
-                let fine = total > 0.0 && total.is_finite();
-                ok[s * t + k] = fine;
-                if fine {
-                    let inv = 1.0 / total;
-                    row.iter_mut().for_each(|v| *v *= inv);
+                let fine = &mut ok[s * t + k];
+                for l in 0..LANES {
+                    fine[l] = total[l] > 0.0 && total[l].is_finite();
+                    let inv = 1.0 / total[l];
+                    for x in row.iter_mut() {
+                        x[l] = if fine[l] { x[l] * inv } else { x[l] };
+                    }
                 }
             }
         }

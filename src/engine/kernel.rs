@@ -1,0 +1,308 @@
+//! The simulation kernel: [`LANES`] consecutive futures at a time, every
+//! quantity held as one value per future (a [`Lane`]).
+//!
+//! Each future's arithmetic is exactly the one-future-at-a-time arithmetic
+//! (same operations, same order; branches become per-lane selects), so
+//! results do not depend on how futures are grouped. What the lanes buy is
+//! speed: the loops over lanes compile to vector instructions, and the
+//! bookkeeping (effect lists, slot lookups, index arithmetic) is paid once
+//! per batch instead of once per future. Only the prior draws, the shocks
+//! (integer hashing, rejection sampling) and the commitment floors (an
+//! iteration whose length varies) run lane by lane.
+
+// Loops run over lanes and platforms with one index into several arrays.
+#![allow(clippy::needless_range_loop)]
+
+use super::{streams, Active, Engine};
+use crate::fastmath;
+use crate::model::EffectKind;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Futures simulated together.
+pub const LANES: usize = 8;
+
+/// One value per future of a batch.
+pub type Lane = [f64; LANES];
+
+/// Working memory of one batch, reused across batches.
+pub struct Scratch {
+    /// Per prior.
+    draws: Vec<Lane>,
+    /// Price-performance shocks per year and platform.
+    eps: Vec<Lane>,
+    /// Spend shock multipliers `exp(nu eta - nu^2/2)` per year and buyer.
+    eta: Vec<Lane>,
+    /// Price-performance paths, preferred mixes and their `ok` flags (see
+    /// `Preferences::compute`).
+    a_paths: Vec<Lane>,
+    pi: Vec<Lane>,
+    pi_ok: Vec<[bool; LANES]>,
+    /// Per buyer; per buyer and platform.
+    spend: Vec<Lane>,
+    growth_shift: Vec<Lane>,
+    mix: Vec<Lane>,
+    floor: Vec<Lane>,
+    has_floor: Vec<[bool; LANES]>,
+    /// One future's row, for the floors.
+    row_mix: Vec<f64>,
+    row_floor: Vec<f64>,
+    floored: Vec<bool>,
+    platform_spend: Vec<Lane>,
+    /// Scalar draws of one future.
+    one: Vec<f64>,
+    /// Output values: `[column][lane]`, columns in `Paths` order.
+    pub out: Vec<f32>,
+}
+
+impl Scratch {
+    /// Working memory sized for `e`.
+    pub fn new(e: &Engine<'_>) -> Scratch {
+        let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
+        let zero = [0.0; LANES];
+        let per_future = e.n_scenarios * (t + 1) * (np + 1);
+        Scratch {
+            draws: vec![zero; e.model.priors.len()],
+            eps: vec![zero; t * np],
+            eta: vec![zero; t * nb],
+            a_paths: vec![zero; e.prefs.path_len(e.model)],
+            pi: vec![zero; e.prefs.len],
+            pi_ok: vec![[false; LANES]; e.prefs.n_slots() * t],
+            spend: vec![zero; nb],
+            growth_shift: vec![zero; nb],
+            mix: vec![zero; nb * np],
+            floor: vec![zero; nb * np],
+            has_floor: vec![[false; LANES]; nb],
+            row_mix: vec![0.0; np],
+            row_floor: vec![0.0; np],
+            floored: vec![false; np],
+            platform_spend: vec![zero; np],
+            one: vec![0.0; e.model.priors.len()],
+            out: vec![0.0; per_future * LANES],
+        }
+    }
+}
+
+/// Simulates futures `first .. first + count` (`count <= LANES`) in every
+/// scenario into `sc.out`. Lanes past `count` repeat the last future (their
+/// values are never written out).
+pub fn simulate_batch(
+    e: &Engine<'_>,
+    first: usize,
+    count: usize,
+    sc: &mut Scratch,
+    clamps: &mut [u64],
+) {
+    let model = e.model;
+    let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
+    for l in 0..LANES {
+        let i = first + l.min(count - 1);
+        if l < count {
+            e.draw_priors(i, &mut sc.one, clamps);
+        }
+        for (lane, &x) in sc.draws.iter_mut().zip(&sc.one) {
+            lane[l] = x;
+        }
+        let mut rng = streams::shock_rng(model.simulation.seed, i as u64);
+        for k in 0..t {
+            for p in 0..np {
+                sc.eps[k * np + p][l] = StandardNormal.sample(&mut rng);
+            }
+            for b in 0..nb {
+                sc.eta[k * nb + b][l] = StandardNormal.sample(&mut rng);
+            }
+        }
+    }
+    let d = &sc.draws;
+    // The spend shock multiplier exp(nu eta - nu^2 / 2) is the same in every
+    // scenario of a future: computed once.
+    for (b, buyer) in model.buyers.iter().enumerate() {
+        let nu = d[buyer.growth_volatility];
+        for k in 0..t {
+            let e = &mut sc.eta[k * nb + b];
+            for l in 0..LANES {
+                let m = fastmath::exp(nu[l] * e[l] - 0.5 * nu[l] * nu[l]);
+                e[l] = if nu[l] > 0.0 { m } else { 1.0 };
+            }
+        }
+    }
+    e.prefs.compute(
+        model,
+        &sc.draws,
+        &sc.eps,
+        &mut sc.a_paths,
+        &mut sc.pi,
+        &mut sc.pi_ok,
+    );
+    for (s, active) in e.scenario_effects.iter().enumerate() {
+        simulate_scenario(e, sc, active, s);
+    }
+}
+
+/// Steps 2, 4, 5 and 6 of MODEL.md section 5 for scenario `s`.
+fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usize) {
+    let model = e.model;
+    let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
+    let cols = np + 1;
+    let d = &sc.draws;
+    for (b, buyer) in model.buyers.iter().enumerate() {
+        sc.spend[b] = d[buyer.spend];
+        for p in 0..np {
+            sc.mix[b * np + p] = [buyer.mix[p]; LANES];
+        }
+    }
+    let column = |k: usize| (s * (t + 1) + k) * cols;
+    write_year(
+        &sc.spend,
+        &sc.mix,
+        &mut sc.platform_spend,
+        &mut sc.out[column(0) * LANES..(column(0) + cols) * LANES],
+    );
+    for k in 1..=t {
+        // Active growth shifts and commitments this year.
+        sc.growth_shift.iter_mut().for_each(|x| *x = [0.0; LANES]);
+        let mut any_commit = false;
+        for a in active {
+            if k < a.from || k > a.to {
+                continue;
+            }
+            match &model.effects[a.effect].kind {
+                EffectKind::Growth { buyers, shift } => {
+                    for &b in buyers {
+                        for l in 0..LANES {
+                            sc.growth_shift[b][l] += d[*shift][l];
+                        }
+                    }
+                }
+                EffectKind::Commitment { .. } => any_commit = true,
+                _ => {}
+            }
+        }
+        // 2. Spend (a buyer whose spend reached 0 stays at 0).
+        for (b, buyer) in model.buyers.iter().enumerate() {
+            let (g, gs, eta) = (
+                &d[buyer.growth],
+                &sc.growth_shift[b],
+                &sc.eta[(k - 1) * nb + b],
+            );
+            let spend = &mut sc.spend[b];
+            for l in 0..LANES {
+                let growth = (1.0 + g[l] + gs[l]).max(0.0);
+                let next = spend[l] * (growth * eta[l]);
+                spend[l] = if spend[l] == 0.0 { spend[l] } else { next };
+            }
+        }
+        // 4. Inertia towards the slot's preferred mix (steps 1 and 3); a
+        // platform outside the buyer's list has preferred share 0. Buyers
+        // with no spend, or no defined preferred mix, keep their mix.
+        for (b, buyer) in model.buyers.iter().enumerate() {
+            let slot_id = e.prefs.scenario_slots[s * nb + b];
+            let ok = &sc.pi_ok[slot_id * t + k - 1];
+            let lambda = &d[buyer.agility];
+            let list = &e.prefs.platforms[b];
+            let slot = &e.prefs.slots[slot_id];
+            let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
+            let mut moves = [false; LANES];
+            for l in 0..LANES {
+                moves[l] = sc.spend[b][l] != 0.0 && ok[l];
+            }
+            let mix = &mut sc.mix[b * np..(b + 1) * np];
+            for m in mix.iter_mut() {
+                for l in 0..LANES {
+                    let kept = m[l] * (1.0 - lambda[l]);
+                    m[l] = if moves[l] { kept } else { m[l] };
+                }
+            }
+            for (&p, x) in list.iter().zip(pref) {
+                for l in 0..LANES {
+                    let moved = mix[p][l] + lambda[l] * x[l];
+                    mix[p][l] = if moves[l] { moved } else { mix[p][l] };
+                }
+            }
+        }
+        // 5. Commitment floors.
+        if any_commit {
+            sc.floor.iter_mut().for_each(|x| *x = [0.0; LANES]);
+            sc.has_floor.iter_mut().for_each(|x| *x = [false; LANES]);
+            for a in active {
+                if k < a.from || k > a.to {
+                    continue;
+                }
+                if let EffectKind::Commitment {
+                    buyer,
+                    platform,
+                    spend,
+                } = &model.effects[a.effect].kind
+                {
+                    for l in 0..LANES {
+                        if sc.spend[*buyer][l] > 0.0 {
+                            sc.floor[buyer * np + platform][l] +=
+                                d[*spend][l] / sc.spend[*buyer][l];
+                            sc.has_floor[*buyer][l] = true;
+                        }
+                    }
+                }
+            }
+            for b in 0..nb {
+                for l in 0..LANES {
+                    if !sc.has_floor[b][l] {
+                        continue;
+                    }
+                    for p in 0..np {
+                        sc.row_mix[p] = sc.mix[b * np + p][l];
+                        sc.row_floor[p] = sc.floor[b * np + p][l];
+                    }
+                    super::apply_floors(&mut sc.row_mix, &sc.row_floor, &mut sc.floored);
+                    for p in 0..np {
+                        sc.mix[b * np + p][l] = sc.row_mix[p];
+                    }
+                }
+            }
+        }
+        write_year(
+            &sc.spend,
+            &sc.mix,
+            &mut sc.platform_spend,
+            &mut sc.out[column(k) * LANES..(column(k) + cols) * LANES],
+        );
+    }
+}
+
+/// Step 6: platform spend, market and shares of one year, into `out`
+/// (`[platform shares..., market][lane]`).
+#[inline]
+fn write_year(spend: &[Lane], mix: &[Lane], platform_spend: &mut [Lane], out: &mut [f32]) {
+    let np = platform_spend.len();
+    platform_spend.iter_mut().for_each(|x| *x = [0.0; LANES]);
+    for (b, s) in spend.iter().enumerate() {
+        for p in 0..np {
+            let m = &mix[b * np + p];
+            let ps = &mut platform_spend[p];
+            for l in 0..LANES {
+                // A buyer with no spend adds nothing (not even 0 * NaN).
+                ps[l] += if s[l] != 0.0 { s[l] * m[l] } else { 0.0 };
+            }
+        }
+    }
+    let mut market = [-0.0; LANES];
+    for ps in platform_spend.iter() {
+        for l in 0..LANES {
+            market[l] += ps[l];
+        }
+    }
+    let mut inv = [0.0; LANES];
+    for l in 0..LANES {
+        inv[l] = if market[l] > 0.0 {
+            1.0 / market[l]
+        } else {
+            0.0
+        };
+    }
+    for (p, ps) in platform_spend.iter().enumerate() {
+        for l in 0..LANES {
+            out[p * LANES + l] = (ps[l] * inv[l]) as f32;
+        }
+    }
+    for l in 0..LANES {
+        out[np * LANES + l] = market[l] as f32;
+    }
+}
