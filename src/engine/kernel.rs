@@ -48,8 +48,6 @@ pub struct Scratch {
     row_floor: Vec<f64>,
     floored: Vec<bool>,
     platform_spend: Vec<Lane>,
-    /// Scalar draws of one future.
-    one: Vec<f64>,
     /// Output values: `[column][lane]`, columns in `Paths` order.
     pub out: Vec<f32>,
 }
@@ -76,7 +74,6 @@ impl Scratch {
             row_floor: vec![0.0; np],
             floored: vec![false; np],
             platform_spend: vec![zero; np],
-            one: vec![0.0; e.model.priors.len()],
             out: vec![0.0; per_future * LANES],
         }
     }
@@ -94,14 +91,9 @@ pub fn simulate_batch(
 ) {
     let model = e.model;
     let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
+    e.draw_batch(first, count, &mut sc.draws, clamps);
     for l in 0..LANES {
         let i = first + l.min(count - 1);
-        if l < count {
-            e.draw_priors(i, &mut sc.one, clamps);
-        }
-        for (lane, &x) in sc.draws.iter_mut().zip(&sc.one) {
-            lane[l] = x;
-        }
         let mut rng = streams::shock_rng(model.simulation.seed, i as u64);
         for k in 0..t {
             for p in 0..np {

@@ -17,7 +17,7 @@ pub mod streams;
 
 use crate::model::{EffectKind, Model, Sampling};
 use crate::scenario::Scenario;
-use kernel::{simulate_batch, Scratch, LANES};
+use kernel::{simulate_batch, Lane, Scratch, LANES};
 use preference::Preferences;
 use rayon::prelude::*;
 use sampler::Sampler;
@@ -163,27 +163,36 @@ impl<'m> Engine<'m> {
         }
     }
 
-    /// Draws every prior of future `i` into `out`, counting clamps.
-    fn draw_priors(&self, i: usize, out: &mut [f64], clamps: &mut [u64]) {
+    /// Draws every prior of futures `first .. first + count` into `draws`
+    /// (one lane per future; lanes past `count` repeat the last future),
+    /// counting clamps.
+    fn draw_batch(&self, first: usize, count: usize, draws: &mut [Lane], clamps: &mut [u64]) {
         let n = self.model.simulation.futures as f64;
         for (j, slot) in self.model.priors.iter().enumerate() {
             // A fixed value needs no uniform (and was checked against its
             // domain when the model was loaded).
             let Some(sampler) = &self.samplers[j] else {
-                out[j] = slot.prior.as_fixed().unwrap_or(f64::NAN);
+                draws[j] = [slot.prior.as_fixed().unwrap_or(f64::NAN); LANES];
                 continue;
             };
-            let v = open01(splitmix_at(self.prior_keys[j], i as u64));
-            let u = match &self.perms {
-                // (stratum + v) / N can round up to 1.0: keep it open.
-                Some(perms) => ((perms[j].apply(i as u64) as f64 + v) / n).min(streams::BELOW_ONE),
-                None => v,
-            };
-            let (x, clamped) = slot.domain.clamp(sampler.quantile(u));
-            if clamped {
-                clamps[j] += 1;
+            let mut u = [0.0; LANES];
+            for (l, u) in u.iter_mut().enumerate() {
+                let i = (first + l.min(count - 1)) as u64;
+                let v = open01(splitmix_at(self.prior_keys[j], i));
+                *u = match &self.perms {
+                    // (stratum + v) / N can round up to 1.0: keep it open.
+                    Some(perms) => ((perms[j].apply(i) as f64 + v) / n).min(streams::BELOW_ONE),
+                    None => v,
+                };
             }
-            out[j] = x;
+            let x = sampler.quantile_lanes(&u);
+            for (l, x) in x.into_iter().enumerate() {
+                let (x, clamped) = slot.domain.clamp(x);
+                if clamped && l < count {
+                    clamps[j] += 1;
+                }
+                draws[j][l] = x;
+            }
         }
     }
 }
