@@ -174,7 +174,7 @@ fn central(q: f64) -> f64 {
 /// [`norm_quantile`] of `L` values at once: the central branch in a loop
 /// over all values (vector code), the tails value by value. Each result is
 /// bit-identical to [`norm_quantile`]'s.
-#[inline]
+#[inline(always)]
 pub fn norm_quantile_lanes<const L: usize>(u: &[f64; L]) -> [f64; L] {
     let mut z = [0.0; L];
     for l in 0..L {

@@ -280,6 +280,7 @@ impl Family {
     /// [`Family::quantile`] of `L` values at once, bit-identical to it:
     /// normal, lognormal and uniform in loops that compile to vector code,
     /// the rest value by value.
+    #[inline(always)]
     pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
         let mut x = [0.0; L];
         match *self {
@@ -533,6 +534,7 @@ impl Prior {
     }
 
     /// [`Prior::quantile`] of `L` uniforms at once, bit-identical to it.
+    #[inline(always)]
     pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
         let (a, b) = self.cdf_range;
         let mut p = [0.0; L];

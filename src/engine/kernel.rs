@@ -131,6 +131,7 @@ pub fn simulate_batch(
 }
 
 /// Steps 2, 4, 5 and 6 of MODEL.md section 5 for scenario `s`.
+#[inline(always)]
 fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usize) {
     let model = e.model;
     let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
@@ -177,37 +178,49 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
                 &sc.eta[(k - 1) * nb + b],
             );
             let spend = &mut sc.spend[b];
+            let mut next = [0.0; LANES];
             for l in 0..LANES {
-                let growth = (1.0 + g[l] + gs[l]).max(0.0);
-                let next = spend[l] * (growth * eta[l]);
-                spend[l] = if spend[l] == 0.0 { spend[l] } else { next };
+                let growth = 1.0 + g[l] + gs[l];
+                // max(0, growth), as a select (NaN gives 0 either way).
+                let growth = if growth > 0.0 { growth } else { 0.0 };
+                next[l] = spend[l] * (growth * eta[l]);
+            }
+            for l in 0..LANES {
+                spend[l] = if spend[l] == 0.0 { spend[l] } else { next[l] };
             }
         }
         // 4. Inertia towards the slot's preferred mix (steps 1 and 3); a
         // platform outside the buyer's list has preferred share 0. Buyers
-        // with no spend, or no defined preferred mix, keep their mix.
+        // with no spend, or no defined preferred mix (whose row `compute`
+        // leaves at 0), keep their mix: their rate is 0, and
+        // `m * (1 - 0) + 0 * 0` is `m` exactly.
         for (b, buyer) in model.buyers.iter().enumerate() {
             let slot_id = e.prefs.scenario_slots[s * nb + b];
             let ok = &sc.pi_ok[slot_id * t + k - 1];
-            let lambda = &d[buyer.agility];
             let list = &e.prefs.platforms[b];
             let slot = &e.prefs.slots[slot_id];
             let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
-            let mut moves = [false; LANES];
+            let mut rate = [0.0; LANES];
+            let mut keep = [0.0; LANES];
             for l in 0..LANES {
-                moves[l] = sc.spend[b][l] != 0.0 && ok[l];
+                let lambda = d[buyer.agility][l];
+                rate[l] = if sc.spend[b][l] != 0.0 && ok[l] {
+                    lambda
+                } else {
+                    0.0
+                };
+                keep[l] = 1.0 - rate[l];
             }
             let mix = &mut sc.mix[b * np..(b + 1) * np];
             for m in mix.iter_mut() {
                 for l in 0..LANES {
-                    let kept = m[l] * (1.0 - lambda[l]);
-                    m[l] = if moves[l] { kept } else { m[l] };
+                    m[l] *= keep[l];
                 }
             }
             for (&p, x) in list.iter().zip(pref) {
+                let m = &mut mix[p];
                 for l in 0..LANES {
-                    let moved = mix[p][l] + lambda[l] * x[l];
-                    mix[p][l] = if moves[l] { moved } else { mix[p][l] };
+                    m[l] += rate[l] * x[l];
                 }
             }
         }
@@ -260,18 +273,16 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
 }
 
 /// Step 6: platform spend, market and shares of one year, into `out`
-/// (`[platform shares..., market][lane]`).
-#[inline]
+/// (`[platform shares..., market][lane]`). A buyer with no spend adds
+/// `0 x mix = 0` (mixes are finite).
+#[inline(always)]
 fn write_year(spend: &[Lane], mix: &[Lane], platform_spend: &mut [Lane], out: &mut [f32]) {
     let np = platform_spend.len();
     platform_spend.iter_mut().for_each(|x| *x = [0.0; LANES]);
     for (b, s) in spend.iter().enumerate() {
-        for p in 0..np {
-            let m = &mix[b * np + p];
-            let ps = &mut platform_spend[p];
+        for (ps, m) in platform_spend.iter_mut().zip(&mix[b * np..(b + 1) * np]) {
             for l in 0..LANES {
-                // A buyer with no spend adds nothing (not even 0 * NaN).
-                ps[l] += if s[l] != 0.0 { s[l] * m[l] } else { 0.0 };
+                ps[l] += s[l] * m[l];
             }
         }
     }
@@ -289,9 +300,9 @@ fn write_year(spend: &[Lane], mix: &[Lane], platform_spend: &mut [Lane], out: &m
             0.0
         };
     }
-    for (p, ps) in platform_spend.iter().enumerate() {
+    for (o, ps) in out.chunks_exact_mut(LANES).zip(platform_spend.iter()) {
         for l in 0..LANES {
-            out[p * LANES + l] = (ps[l] * inv[l]) as f32;
+            o[l] = (ps[l] * inv[l]) as f32;
         }
     }
     for l in 0..LANES {

@@ -166,6 +166,7 @@ impl<'m> Engine<'m> {
     /// Draws every prior of futures `first .. first + count` into `draws`
     /// (one lane per future; lanes past `count` repeat the last future),
     /// counting clamps.
+    #[inline(always)]
     fn draw_batch(&self, first: usize, count: usize, draws: &mut [Lane], clamps: &mut [u64]) {
         let n = self.model.simulation.futures as f64;
         for (j, slot) in self.model.priors.iter().enumerate() {

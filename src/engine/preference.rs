@@ -184,6 +184,7 @@ impl Preferences {
     /// `ok[slot * T + k - 1]` whether year `k`'s softmax is defined (if not,
     /// the mix stays as it was). `a` is scratch for the price-performance
     /// paths.
+    #[inline(always)]
     pub fn compute(
         &self,
         model: &Model,
@@ -281,13 +282,18 @@ impl Preferences {
                         total[l] += x[l];
                     }
                 }
-                // No platform available, or an infinite or NaN argument.
+                // No platform available, or an infinite or NaN argument:
+                // not defined, and the row is set to 0.
                 let fine = &mut ok[s * t + k];
+                let mut inv = [0.0; LANES];
                 for l in 0..LANES {
                     fine[l] = total[l] > 0.0 && total[l].is_finite();
-                    let inv = 1.0 / total[l];
-                    for x in row.iter_mut() {
-                        x[l] = if fine[l] { x[l] * inv } else { x[l] };
+                    inv[l] = if fine[l] { 1.0 / total[l] } else { 0.0 };
+                }
+                for x in row.iter_mut() {
+                    for l in 0..LANES {
+                        // (0 * NaN would be NaN: select, not multiply.)
+                        x[l] = if fine[l] { x[l] * inv[l] } else { 0.0 };
                     }
                 }
             }

@@ -87,7 +87,7 @@ impl Table {
 
     /// The cubic through the four knots around `w` (the three nearest at
     /// either end of the table), for `w` within the table.
-    #[inline]
+    #[inline(always)]
     fn interpolate(&self, w: f64) -> f64 {
         let s = (w - self.w0) * self.inv_h;
         // The cubic's first knot: one below the cell, kept inside the table.
@@ -133,7 +133,7 @@ impl Sampler {
     }
 
     /// [`Sampler::quantile`] of `L` uniforms at once, bit-identical to it.
-    #[inline]
+    #[inline(always)]
     pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
         match self {
             Sampler::Exact(p) => p.quantile_lanes(u),
