@@ -93,6 +93,10 @@ pub fn views(model: &Model, scenarios: &[Scenario]) -> Vec<View> {
 pub struct Column {
     /// Values in ascending order.
     pub sorted: Vec<f32>,
+    /// The order keys of every [`INDEX_STEP`]-th sorted value: a search
+    /// index small enough to stay in cache, so that counting the values
+    /// up to `x` costs a few cache misses rather than one per halving.
+    index: Vec<u32>,
     /// Mean.
     pub mean: f64,
     /// Population variance.
@@ -109,14 +113,16 @@ impl Column {
     /// allocation.
     pub fn from_slice(values: &[f32]) -> Column {
         let n = values.len().max(1) as f64;
-        let mean = values.iter().map(|&x| x as f64).sum::<f64>() / n;
-        let var = values
-            .iter()
-            .map(|&x| (x as f64 - mean).powi(2))
-            .sum::<f64>()
-            / n;
+        let mean = sum_f64(values, |x| x) / n;
+        let var = sum_f64(values, |x| (x - mean) * (x - mean)) / n;
+        let sorted = sorted_f32(values.iter().copied());
         Column {
-            sorted: sorted_f32(values.iter().copied()),
+            index: sorted
+                .iter()
+                .step_by(INDEX_STEP)
+                .map(|&v| ordered_bits(v))
+                .collect(),
+            sorted,
             mean,
             var,
         }
@@ -137,8 +143,52 @@ impl Column {
 
     /// Number of values `<= x`.
     fn count_le(&self, x: f32) -> usize {
-        self.sorted.partition_point(|&v| v.total_cmp(&x).is_le())
+        self.count_le_bits(ordered_bits(x))
     }
+
+    /// Number of values whose order key is `<= key`.
+    fn count_le_bits(&self, key: u32) -> usize {
+        // Blocks whose first value is <= key; the last of them holds the
+        // boundary.
+        let blocks = self.index.partition_point(|&k| k <= key);
+        if blocks == 0 {
+            return 0;
+        }
+        let start = (blocks - 1) * INDEX_STEP;
+        let block = &self.sorted[start..(start + INDEX_STEP).min(self.sorted.len())];
+        start + block.partition_point(|&v| ordered_bits(v) <= key)
+    }
+
+    /// Number of values whose order key is `< key`.
+    fn count_lt_bits(&self, key: u32) -> usize {
+        if key == 0 {
+            0
+        } else {
+            self.count_le_bits(key - 1)
+        }
+    }
+}
+
+/// Values per block of a [`Column`]'s search index (64 bytes of keys).
+const INDEX_STEP: usize = 16;
+
+/// `sum f(x)` over `f32` values, in `f64` with four interleaved partial
+/// sums (a fixed order, so deterministic; independent chains, so fast).
+#[inline]
+pub fn sum_f64(values: &[f32], f: impl Fn(f64) -> f64) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..4 {
+            acc[l] += f(c[l] as f64);
+        }
+    }
+    let mut total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for &v in rest {
+        total += f(v as f64);
+    }
+    total
 }
 
 /// Statistics of a weighted mixture of columns.
@@ -218,11 +268,12 @@ fn from_ordered_bits(u: u32) -> f32 {
 
 /// `inf { x : F_w(x) >= q }` over a weighted mixture of sorted columns.
 ///
-/// Bisection over the `f32` bit patterns (whose order is the values'
-/// order), keeping for every column the range of ranks the answer's count
-/// can still take: each step's binary searches run only inside those
-/// ranges, which shrink as the bracket does. Once at most [`FEW`] values
-/// remain inside the bracket, they are sorted and walked in order.
+/// A bracket search over the `f32` bit patterns (whose order is the
+/// values' order): each probe is where the CDF's chord across the bracket
+/// meets the target (bisection when that stalls), and every column keeps
+/// the range of ranks the answer's count can still take, so each probe's
+/// binary searches run only inside those ranges. Once at most [`FEW`]
+/// values remain inside the bracket, they are sorted and walked in order.
 fn mixture_quantile(parts: &[(&Column, f64)], q: f64) -> f64 {
     /// Values left in the bracket when the walk takes over.
     const FEW: usize = 64;
@@ -238,26 +289,71 @@ fn mixture_quantile(parts: &[(&Column, f64)], q: f64) -> f64 {
     }
     // Tolerance on the cumulative weight, so that q = k/N hits sample k.
     let target = q - 1e-12;
+    // A first bracket from each column's own quantile: below the smallest
+    // column's value of rank floor(qN) - 1 every column's CDF is under
+    // q - 1/N, so F < target; at the largest column's value of rank
+    // ceil(qN) every column's CDF is at least q, so F >= target.
+    let (mut first, mut last) = (u32::MAX, 0u32);
+    for (c, _) in parts {
+        let n = c.sorted.len();
+        if n == 0 {
+            continue;
+        }
+        let qn = q * n as f64;
+        let r = (qn.floor() as usize).saturating_sub(1).min(n - 1);
+        let rr = (qn.ceil() as usize).min(n - 1);
+        first = first.min(ordered_bits(c.sorted[r]));
+        last = last.max(ordered_bits(c.sorted[rr]));
+    }
+    if q > 1e-9 && q < 1.0 && first <= last {
+        lo = lo.max(first);
+        hi = hi.min(last);
+    }
     // Invariants: F(hi) >= target; F(x) < target for x < lo; column s has
     // exactly a[s] values below lo and b[s] values up to hi.
-    let mut a = vec![0usize; parts.len()];
-    let mut b: Vec<usize> = parts.iter().map(|(c, _)| c.sorted.len()).collect();
+    let mut a: Vec<usize> = parts.iter().map(|(c, _)| c.count_lt_bits(lo)).collect();
+    let mut b: Vec<usize> = parts.iter().map(|(c, _)| c.count_le_bits(hi)).collect();
     let mut counts = vec![0usize; parts.len()];
-    while lo < hi && a.iter().zip(&b).map(|(x, y)| y - x).sum::<usize>() > FEW {
-        let mid = lo + (hi - lo) / 2;
-        let mut f = 0.0;
-        for (s, (c, w)) in parts.iter().enumerate() {
-            let inside = &c.sorted[a[s]..b[s]];
-            counts[s] = a[s] + inside.partition_point(|&v| ordered_bits(v) <= mid);
-            f += w * counts[s] as f64 / c.sorted.len() as f64;
+    let cdf = |counts: &[usize]| -> f64 {
+        parts
+            .iter()
+            .zip(counts)
+            .map(|((c, w), &k)| w * k as f64 / c.sorted.len() as f64)
+            .sum()
+    };
+    let mut open = a.iter().zip(&b).map(|(x, y)| y - x).sum::<usize>();
+    let mut interpolate = true;
+    while lo < hi && open > FEW {
+        // The next probe: where the CDF's chord crosses the target (the
+        // values are smooth in most runs, so this closes in a few steps),
+        // or the middle of the bit range when the last chord step did not
+        // halve the bracket.
+        let mut mid = lo + (hi - lo) / 2;
+        if interpolate {
+            let (f_lo, f_hi) = (cdf(&a), cdf(&b));
+            let (x_lo, x_hi) = (from_ordered_bits(lo) as f64, from_ordered_bits(hi) as f64);
+            let x = x_lo + (target - f_lo) / (f_hi - f_lo) * (x_hi - x_lo);
+            if x.is_finite() {
+                mid = ordered_bits(x as f32).clamp(lo, hi - 1);
+            }
         }
-        if f >= target {
+        for (s, (c, _)) in parts.iter().enumerate() {
+            counts[s] = if a[s] == b[s] {
+                a[s]
+            } else {
+                c.count_le_bits(mid)
+            };
+        }
+        if cdf(&counts) >= target {
             hi = mid;
             b.copy_from_slice(&counts);
         } else {
             lo = mid + 1;
             a.copy_from_slice(&counts);
         }
+        let left = a.iter().zip(&b).map(|(x, y)| y - x).sum::<usize>();
+        interpolate = left <= open / 2;
+        open = left;
     }
     if lo == hi {
         // One value left (however many times it occurs): F jumps there.
@@ -668,30 +764,202 @@ fn impacts<'c>(
         }
     }
     jobs.par_iter()
-        .map(|(d, o, k, j, pairs)| {
-            let cols: Vec<Column> = pairs
+        .map_init(PairedScratch::default, |scratch, (d, o, k, j, pairs)| {
+            let cols: Vec<(&[f32], &[f32], f64)> = pairs
                 .iter()
-                .map(|&(s, b, _)| {
-                    let (x, y) = (raw_col(s, *k, *j), raw_col(b, *k, *j));
-                    Column::from_slice(&x.iter().zip(y).map(|(a, b)| a - b).collect::<Vec<f32>>())
-                })
+                .map(|&(s, b, w)| (raw_col(s, *k, *j), raw_col(b, *k, *j), w))
                 .collect();
-            let parts: Vec<(&Column, f64)> =
-                cols.iter().zip(pairs).map(|(c, p)| (c, p.2)).collect();
-            let st = mixture_stats(&parts);
+            let (mean, q) = paired_stats(&cols, scratch);
             ImpactRow {
                 deal: *d,
                 outcome: *o,
                 year: model.start_year + *k as i32,
                 series: series[*j],
-                mean: st.mean,
-                p05: st.q[0],
-                p50: st.q[2],
-                p95: st.q[4],
+                mean,
+                p05: q[0],
+                p50: q[1],
+                p95: q[2],
                 pairs: pairs.len(),
             }
         })
         .collect()
+}
+
+/// Levels of the impact quantiles (p05, p50, p95).
+const IMPACT_LEVELS: [f64; 3] = [0.05, 0.5, 0.95];
+
+/// Bins of the histogram that locates an impact quantile.
+const PAIRED_BINS: usize = 2048;
+
+/// Reusable buffers of [`paired_stats`], one set per thread.
+#[derive(Default)]
+struct PairedScratch {
+    diffs: Vec<f32>,
+    bins: Vec<u16>,
+    counts: Vec<u32>,
+    found: Vec<(u32, u32, u32)>,
+}
+
+/// Mean and [`IMPACT_LEVELS`] quantiles of paired differences `x - y`
+/// (in `f32`, as stored), pooled over pairs with weights `w`: the same
+/// statistics as [`mixture_stats`] on the sorted difference columns
+/// (type 7 for one pair; the weighted inverse CDF for several), without
+/// sorting them. The differences are binned on [`PAIRED_BINS`] equal bins
+/// between their minimum and maximum, with a count per pair and bin; the
+/// cumulative weight `sum_p w_p count_p / N` at each bin's upper edge
+/// locates the bin holding each quantile, and only that bin's values are
+/// sorted and walked. Binning is monotone in the value, so this is exact.
+fn paired_stats(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) -> (f64, [f64; 3]) {
+    let n = pairs.first().map_or(0, |p| p.0.len());
+    if pairs.len() == 1 || n == 0 {
+        let cols: Vec<Column> = pairs
+            .iter()
+            .map(|&(x, y, _)| {
+                Column::from_slice(&x.iter().zip(y).map(|(a, b)| a - b).collect::<Vec<f32>>())
+            })
+            .collect();
+        let parts: Vec<(&Column, f64)> = cols.iter().zip(pairs).map(|(c, p)| (c, p.2)).collect();
+        let st = mixture_stats(&parts);
+        return (st.mean, [st.q[0], st.q[2], st.q[4]]);
+    }
+    let np = pairs.len();
+    sc.diffs.clear();
+    let (mut lo8, mut hi8) = ([f32::INFINITY; 8], [f32::NEG_INFINITY; 8]);
+    let mut mean = -0.0;
+    for &(x, y, w) in pairs {
+        let start = sc.diffs.len();
+        sc.diffs.extend(x.iter().zip(y).map(|(a, b)| a - b));
+        let d = &sc.diffs[start..];
+        for c in d.chunks(8) {
+            for (l, &v) in c.iter().enumerate() {
+                lo8[l] = if v < lo8[l] { v } else { lo8[l] };
+                hi8[l] = if v > hi8[l] { v } else { hi8[l] };
+            }
+        }
+        // As Column::from_slice and mixture_stats compute it.
+        mean += w * (sum_f64(d, |v| v) / n as f64);
+    }
+    let lo = lo8
+        .iter()
+        .fold(f32::INFINITY, |a, &b| if b < a { b } else { a });
+    let hi = hi8
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    if mean.is_nan() {
+        // A NaN difference (which the mean carries): NaN sorts last in the
+        // total order; leave that to the sort.
+        return paired_stats_sorted(pairs, mean);
+    }
+    if lo >= hi {
+        // Every difference is the same (0 before a deal's effects start).
+        return (mean, [lo as f64; 3]);
+    }
+    // Bin of a value: monotone in the value (a subtraction and a
+    // multiplication, each rounding monotonically).
+    let (lo64, scale) = (lo as f64, PAIRED_BINS as f64 / (hi as f64 - lo as f64));
+    sc.bins.clear();
+    sc.bins.extend(
+        sc.diffs
+            .iter()
+            .map(|&v| (((v as f64 - lo64) * scale) as usize).min(PAIRED_BINS - 1) as u16),
+    );
+    sc.counts.clear();
+    sc.counts.resize(np * PAIRED_BINS, 0);
+    for (p, bins) in sc.bins.chunks_exact(n).enumerate() {
+        let counts = &mut sc.counts[p * PAIRED_BINS..(p + 1) * PAIRED_BINS];
+        for &b in bins {
+            counts[b as usize] += 1;
+        }
+    }
+    // Cumulative counts per pair below the current bin, and the mixture
+    // CDF at a set of per-pair counts.
+    let cdf = |cum: &[u32]| -> f64 {
+        pairs
+            .iter()
+            .zip(cum)
+            .map(|(p, &c)| p.2 * c as f64 / n as f64)
+            .sum()
+    };
+    // The bin holding each quantile (cumulative weight at its upper edge
+    // first reaching the level), with each pair's count below it.
+    let mut target_bin = [0usize; 3];
+    let mut below = vec![vec![0u32; np]; 3];
+    let mut cum = vec![0u32; np];
+    let mut next = 0;
+    for b in 0..PAIRED_BINS {
+        for (p, c) in cum.iter_mut().enumerate() {
+            *c += sc.counts[p * PAIRED_BINS + b];
+        }
+        let top = cdf(&cum);
+        while next < 3 && top >= IMPACT_LEVELS[next] - 1e-12 {
+            target_bin[next] = b;
+            for (p, x) in below[next].iter_mut().enumerate() {
+                *x = cum[p] - sc.counts[p * PAIRED_BINS + b];
+            }
+            next += 1;
+        }
+        if next == 3 {
+            break;
+        }
+    }
+    if next < 3 {
+        // Rounding kept the total below a level: fall back.
+        return paired_stats_sorted(pairs, mean);
+    }
+    // One pass collects the values of those (at most 3) bins.
+    sc.found.clear();
+    for (p, (d, bins)) in sc
+        .diffs
+        .chunks_exact(n)
+        .zip(sc.bins.chunks_exact(n))
+        .enumerate()
+    {
+        for (&v, &x) in d.iter().zip(bins) {
+            let x = x as usize;
+            if x == target_bin[0] || x == target_bin[1] || x == target_bin[2] {
+                sc.found.push((x as u32, ordered_bits(v), p as u32));
+            }
+        }
+    }
+    sc.found.sort_unstable();
+    let mut q = [f64::NAN; 3];
+    for (level, slot) in q.iter_mut().enumerate() {
+        let b = target_bin[level] as u32;
+        let start = sc.found.partition_point(|e| e.0 < b);
+        let end = sc.found.partition_point(|e| e.0 <= b);
+        let found = &sc.found[start..end];
+        let mut c = below[level].clone();
+        let target = IMPACT_LEVELS[level] - 1e-12;
+        let mut i = 0;
+        while i < found.len() {
+            let v = found[i].1;
+            while i < found.len() && found[i].1 == v {
+                c[found[i].2 as usize] += 1;
+                i += 1;
+            }
+            if cdf(&c) >= target {
+                *slot = from_ordered_bits(v) as f64;
+                break;
+            }
+        }
+        if slot.is_nan() {
+            return paired_stats_sorted(pairs, mean);
+        }
+    }
+    (mean, q)
+}
+
+/// [`paired_stats`] by sorting every difference column.
+fn paired_stats_sorted(pairs: &[(&[f32], &[f32], f64)], mean: f64) -> (f64, [f64; 3]) {
+    let cols: Vec<Column> = pairs
+        .iter()
+        .map(|&(x, y, _)| {
+            Column::from_slice(&x.iter().zip(y).map(|(a, b)| a - b).collect::<Vec<f32>>())
+        })
+        .collect();
+    let parts: Vec<(&Column, f64)> = cols.iter().zip(pairs).map(|(c, p)| (c, p.2)).collect();
+    let q = IMPACT_LEVELS.map(|level| mixture_quantile(&parts, level));
+    (mean, q)
 }
 
 #[cfg(test)]
@@ -719,6 +987,50 @@ mod tests {
         assert_eq!(mixture_quantile(&parts, 0.95), 20.0);
         let st = mixture_stats(&parts);
         assert!((st.mean - (0.75 * 1.5 + 0.25 * 15.0)).abs() < 1e-12);
+    }
+
+    /// The binned impact quantiles equal the sort-based ones, on
+    /// differences with ties, a heavy zero and a long tail.
+    #[test]
+    fn paired_stats_match_sorting() {
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let cols: Vec<(Vec<f32>, Vec<f32>)> = (0..5)
+            .map(|p| {
+                let a: Vec<f32> = (0..3000).map(|_| next()).collect();
+                let b: Vec<f32> = a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| match (i + p) % 4 {
+                        0 => v,
+                        1 => v - next().powi(6),
+                        _ => (v * 64.0).round() / 64.0,
+                    })
+                    .collect();
+                (a, b)
+            })
+            .collect();
+        let w = [0.1, 0.3, 0.2, 0.25, 0.15];
+        let pairs: Vec<(&[f32], &[f32], f64)> = cols
+            .iter()
+            .zip(w)
+            .map(|((a, b), w)| (a.as_slice(), b.as_slice(), w))
+            .collect();
+        let (mean, q) = paired_stats(&pairs, &mut PairedScratch::default());
+        let (mean2, q2) = paired_stats_sorted(&pairs, mean);
+        assert_eq!(mean, mean2);
+        assert_eq!(q, q2);
+        let sorted: Vec<Column> = pairs
+            .iter()
+            .map(|&(a, b, _)| Column::new(a.iter().zip(b).map(|(x, y)| x - y).collect()))
+            .collect();
+        let parts: Vec<(&Column, f64)> = sorted.iter().zip(w).collect();
+        assert_eq!(mean, mixture_stats(&parts).mean);
     }
 
     #[test]
