@@ -2,6 +2,7 @@
 //! the path-year (one future x one scenario x one simulated year).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use sharecast::engine::sampler::Sampler;
 use sharecast::engine::{simulate, Engine};
 use sharecast::model::{load, DEFAULT_MODEL};
 use sharecast::prior::parse_prior_str;
@@ -68,6 +69,34 @@ effects = [ { kind = "commitment", buyer = "lab", platform = "trn", spend = "4 t
 probability = 0.5
 "#;
 
+/// The bar model with two more deals (a price cut, a lab's switch): 12
+/// scenarios sharing each future's draws, as in a typical deal study.
+fn bar_model_12_scenarios() -> String {
+    format!(
+        "{BAR_MODEL}{}",
+        r#"
+[deals.price]
+[deals.price.outcomes.cut]
+probability = 0.4
+effects = [ { kind = "drift", platform = "nvidia", shift = "0.05 to 0.15", from = 2027, to = 2029 } ]
+[deals.price.outcomes.holds]
+probability = 0.6
+[deals.switch]
+[deals.switch.outcomes.full]
+probability = 0.3
+effects = [
+  { kind = "affinity", buyer = "cloud", platform = "tpu", shift = "0.5 to 1.5", from = 2027 },
+  { kind = "growth", buyer = "cloud", shift = "0.02 to 0.08", from = 2027, to = 2030 },
+]
+[deals.switch.outcomes.partial]
+probability = 0.3
+effects = [ { kind = "affinity", buyer = "cloud", platform = "tpu", shift = "0.2 to 0.6", from = 2028 } ]
+[deals.switch.outcomes.none]
+probability = 0.4
+"#
+    )
+}
+
 fn priors(c: &mut Criterion) {
     let mut g = c.benchmark_group("priors");
     let n = 100_000u64;
@@ -79,6 +108,14 @@ fn priors(c: &mut Criterion) {
         "normal(0.1, 0.05) in [0, 0.12]",
     ] {
         let p = parse_prior_str(text).unwrap();
+        let tabulated = Sampler::new(&p);
+        g.bench_function(format!("engine {text}"), |b| {
+            b.iter(|| {
+                (0..n)
+                    .map(|i| tabulated.quantile((i as f64 + 0.5) / n as f64))
+                    .sum::<f64>()
+            })
+        });
         g.bench_function(text, |b| {
             b.iter(|| {
                 (0..n)
@@ -93,8 +130,10 @@ fn priors(c: &mut Criterion) {
 fn engine(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
+    let bar_12 = bar_model_12_scenarios();
     for (name, text, futures) in [
         ("bar_6p_4b", BAR_MODEL, 20_000),
+        ("bar_6p_4b_12_scenarios", bar_12.as_str(), 5_000),
         ("default", DEFAULT_MODEL, 2_000),
     ] {
         let m = load(name, text, &[format!("simulation.futures={futures}")]).unwrap();

@@ -258,13 +258,13 @@ impl Engine<'_> {
                     simulate_batch(self, offset + start, count, &mut scratch, &mut clamps);
                     // Transpose: each column gets `count` consecutive futures.
                     for (col, lanes) in scratch.out.chunks_exact(LANES).enumerate() {
-                        for (l, &v) in lanes[..count].iter().enumerate() {
-                            // SAFETY: `col * n + start + l` is below
-                            // `per_future * n`, and only this chunk writes
-                            // futures `start..start + count`.
-                            unsafe {
-                                *out.0.add(col * n + start + l) = v;
-                            }
+                        // SAFETY: `col * n + start + count <= per_future * n`
+                        // (`col < per_future`, `start + count <= n`), and only
+                        // this chunk writes futures `start..start + count`.
+                        unsafe {
+                            let dst =
+                                std::slice::from_raw_parts_mut(out.0.add(col * n + start), count);
+                            dst.copy_from_slice(&lanes[..count]);
                         }
                     }
                 }
