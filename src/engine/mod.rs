@@ -166,7 +166,6 @@ impl<'m> Engine<'m> {
     /// Draws every prior of futures `first .. first + count` into `draws`
     /// (one lane per future; lanes past `count` repeat the last future),
     /// counting clamps.
-    #[inline(always)]
     fn draw_batch(&self, first: usize, count: usize, draws: &mut [Lane], clamps: &mut [u64]) {
         let n = self.model.simulation.futures as f64;
         for (j, slot) in self.model.priors.iter().enumerate() {
@@ -176,15 +175,18 @@ impl<'m> Engine<'m> {
                 draws[j] = [slot.prior.as_fixed().unwrap_or(f64::NAN); LANES];
                 continue;
             };
+            let mut index = [0u64; LANES];
             let mut u = [0.0; LANES];
-            for (l, u) in u.iter_mut().enumerate() {
-                let i = (first + l.min(count - 1)) as u64;
-                let v = open01(splitmix_at(self.prior_keys[j], i));
-                *u = match &self.perms {
+            for l in 0..LANES {
+                index[l] = (first + l.min(count - 1)) as u64;
+                u[l] = open01(splitmix_at(self.prior_keys[j], index[l]));
+            }
+            if let Some(perms) = &self.perms {
+                let strata = perms[j].apply_lanes(&index);
+                for l in 0..LANES {
                     // (stratum + v) / N can round up to 1.0: keep it open.
-                    Some(perms) => ((perms[j].apply(i) as f64 + v) / n).min(streams::BELOW_ONE),
-                    None => v,
-                };
+                    u[l] = ((strata[l] as f64 + u[l]) / n).min(streams::BELOW_ONE);
+                }
             }
             let x = sampler.quantile_lanes(&u);
             for (l, x) in x.into_iter().enumerate() {

@@ -184,7 +184,6 @@ impl Preferences {
     /// `ok[slot * T + k - 1]` whether year `k`'s softmax is defined (if not,
     /// the mix stays as it was). `a` is scratch for the price-performance
     /// paths.
-    #[inline(always)]
     pub fn compute(
         &self,
         model: &Model,

@@ -12,6 +12,9 @@
 //!   rounds of the network per stratum on average.
 //! - Shocks: future `i` seeds one `Xoshiro256PlusPlus` from (seed, i).
 
+// `apply_lanes` indexes two fixed-size arrays with one index.
+#![allow(clippy::needless_range_loop)]
+
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 
@@ -122,6 +125,23 @@ impl Permutation {
         (hi << self.lo_bits) | lo
     }
 
+    /// [`Permutation::apply`] of `L` indices: one pass through the network
+    /// for all of them (independent chains, which the processor overlaps),
+    /// then further passes only where a value fell outside `[0, n)`.
+    #[inline]
+    pub fn apply_lanes<const L: usize>(&self, i: &[u64; L]) -> [u64; L] {
+        let mut x = [0u64; L];
+        for l in 0..L {
+            x[l] = self.round_trip(i[l]);
+        }
+        for v in x.iter_mut() {
+            while *v >= self.n {
+                *v = self.round_trip(*v);
+            }
+        }
+        x
+    }
+
     /// The image of `i < n`.
     #[inline]
     pub fn apply(&self, i: u64) -> u64 {
@@ -138,6 +158,13 @@ impl Permutation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lanes_match_one_at_a_time() {
+        let p = Permutation::new(20_000, 5);
+        let i = [0u64, 1, 2, 19_999, 777, 4096, 8191, 12_345];
+        assert_eq!(p.apply_lanes(&i), i.map(|i| p.apply(i)));
+    }
 
     #[test]
     fn permutation_is_a_bijection() {
