@@ -143,6 +143,7 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
     write_year(
         &sc.spend,
         &sc.mix,
+        &e.holders,
         &mut sc.platform_spend,
         &mut sc.out[column(0) * LANES..(column(0) + cols) * LANES],
     );
@@ -208,7 +209,8 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
                 keep[l] = 1.0 - rate[l];
             }
             let mix = &mut sc.mix[b * np..(b + 1) * np];
-            for m in mix.iter_mut() {
+            for &p in &e.support[b] {
+                let m = &mut mix[p];
                 for l in 0..LANES {
                     m[l] *= keep[l];
                 }
@@ -248,6 +250,7 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
                     apply_floors_lanes(
                         &mut sc.mix[b * np..(b + 1) * np],
                         &sc.floor[b * np..(b + 1) * np],
+                        &e.support[b],
                         &sc.has_floor[b],
                         &mut sc.floored,
                     );
@@ -257,6 +260,7 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
         write_year(
             &sc.spend,
             &sc.mix,
+            &e.holders,
             &mut sc.platform_spend,
             &mut sc.out[column(k) * LANES..(column(k) + cols) * LANES],
         );
@@ -265,19 +269,21 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
 
 /// [`super::apply_floors`] on every lane where `active`, the lanes
 /// iterating together: a lane whose pass changed nothing is done (its `c`
-/// frozen), and the passes stop when every lane is. Per lane, the same
-/// arithmetic in the same order as the one-lane version (tested).
+/// frozen), and the passes stop when every lane is. Only the platforms in
+/// `support` are visited: elsewhere mix and floor are 0, which changes
+/// none of the sums and is never floored. Per lane, the same arithmetic in
+/// the same order as the one-lane version (tested).
 fn apply_floors_lanes(
     mix: &mut [Lane],
     floor: &[Lane],
+    support: &[usize],
     active: &[bool; LANES],
     floored: &mut [[bool; LANES]],
 ) {
-    let np = mix.len();
     let mut fsum = [-0.0; LANES];
-    for f in floor {
+    for &p in support {
         for l in 0..LANES {
-            fsum[l] += f[l];
+            fsum[l] += floor[p][l];
         }
     }
     // Lanes still iterating; lanes whose mix becomes the normalised floors.
@@ -290,12 +296,12 @@ fn apply_floors_lanes(
     let iterating = open;
     floored.iter_mut().for_each(|x| *x = [false; LANES]);
     let mut c = [1.0; LANES];
-    for _ in 0..=np {
+    for _ in 0..=mix.len() {
         if !open.iter().any(|&x| x) {
             break;
         }
         let (mut fixed, mut free) = ([0.0; LANES], [0.0; LANES]);
-        for p in 0..np {
+        for &p in support {
             for l in 0..LANES {
                 if floored[p][l] {
                     fixed[l] += floor[p][l];
@@ -317,7 +323,7 @@ fn apply_floors_lanes(
             }
             c[l] = ((1.0 - fixed[l]) / free[l]).min(1.0);
             let mut changed = false;
-            for p in 0..np {
+            for &p in support {
                 if !floored[p][l] && c[l] * mix[p][l] < floor[p][l] {
                     floored[p][l] = true;
                     changed = true;
@@ -326,7 +332,7 @@ fn apply_floors_lanes(
             open[l] = changed;
         }
     }
-    for p in 0..np {
+    for &p in support {
         for l in 0..LANES {
             if normalise[l] {
                 mix[p][l] = floor[p][l] / fsum[l];
@@ -344,13 +350,20 @@ fn apply_floors_lanes(
 /// Step 6: platform spend, market and shares of one year, into `out`
 /// (`[platform shares..., market][lane]`). A buyer with no spend adds
 /// `0 x mix = 0` (mixes are finite).
-fn write_year(spend: &[Lane], mix: &[Lane], platform_spend: &mut [Lane], out: &mut [f32]) {
+fn write_year(
+    spend: &[Lane],
+    mix: &[Lane],
+    holders: &[Vec<usize>],
+    platform_spend: &mut [Lane],
+    out: &mut [f32],
+) {
     let np = platform_spend.len();
     for (p, ps) in platform_spend.iter_mut().enumerate() {
-        // Buyers in order, as a sum from 0.
+        // Buyers in order, as a sum from 0 (a buyer that cannot hold the
+        // platform would add exactly 0).
         let mut acc = [0.0; LANES];
-        for (b, s) in spend.iter().enumerate() {
-            let m = &mix[b * np + p];
+        for &b in &holders[p] {
+            let (s, m) = (&spend[b], &mix[b * np + p]);
             for l in 0..LANES {
                 acc[l] += s[l] * m[l];
             }
@@ -428,7 +441,14 @@ mod tests {
                     want[p][l] = m[p];
                 }
             }
-            apply_floors_lanes(&mut mix, &floor, &active, &mut vec![[false; LANES]; np]);
+            let all: Vec<usize> = (0..np).collect();
+            apply_floors_lanes(
+                &mut mix,
+                &floor,
+                &all,
+                &active,
+                &mut vec![[false; LANES]; np],
+            );
             for p in 0..np {
                 for l in 0..LANES {
                     assert_eq!(mix[p][l].to_bits(), want[p][l].to_bits(), "round {round}");

@@ -100,6 +100,11 @@ pub struct Engine<'m> {
     scenario_effects: Vec<Vec<Active>>,
     /// Steps 1 and 3: price-performance paths and preferred mixes.
     prefs: Preferences,
+    /// Per buyer, the platforms its mix can ever hold (accessible or
+    /// committed to), ascending; outside them its share stays exactly 0,
+    /// so the kernel skips them. Per platform, the buyers that can hold it.
+    support: Vec<Vec<usize>>,
+    holders: Vec<Vec<usize>>,
 }
 
 impl<'m> Engine<'m> {
@@ -149,6 +154,22 @@ impl<'m> Engine<'m> {
                     .collect()
             })
             .collect();
+        let support: Vec<Vec<usize>> = (0..nb)
+            .map(|b| {
+                (0..np)
+                    .filter(|&p| {
+                        model.buyers[b].accessible[p]
+                            || model.effects.iter().any(|e| {
+                                matches!(e.kind, EffectKind::Commitment { buyer, platform, .. }
+                                    if buyer == b && platform == p)
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
+        let holders = (0..np)
+            .map(|p| (0..nb).filter(|&b| support[b].contains(&p)).collect())
+            .collect();
         Engine {
             model,
             n_scenarios: scenarios.len(),
@@ -160,6 +181,8 @@ impl<'m> Engine<'m> {
             perms,
             scenario_effects,
             prefs: Preferences::new(model, scenarios),
+            support,
+            holders,
         }
     }
 
