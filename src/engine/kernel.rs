@@ -36,7 +36,7 @@ pub struct Scratch {
     /// `Preferences::compute`).
     a_paths: Vec<Lane>,
     pi: Vec<Lane>,
-    pi_ok: Vec<[bool; LANES]>,
+    pi_ok: Vec<Lane>,
     /// Per buyer; per buyer and platform.
     spend: Vec<Lane>,
     growth_shift: Vec<Lane>,
@@ -61,7 +61,7 @@ impl Scratch {
             eta: vec![zero; t * nb],
             a_paths: vec![zero; e.prefs.path_len(e.model)],
             pi: vec![zero; e.prefs.len],
-            pi_ok: vec![[false; LANES]; e.prefs.n_slots() * t],
+            pi_ok: vec![zero; e.prefs.n_slots() * t],
             spend: vec![zero; nb],
             growth_shift: vec![zero; nb],
             mix: vec![zero; nb * np],
@@ -199,10 +199,11 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
             let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
             let mut rate = [0.0; LANES];
             let mut keep = [0.0; LANES];
+            let (lambda, spend) = (&d[buyer.agility], &sc.spend[b]);
             for l in 0..LANES {
-                let lambda = d[buyer.agility][l];
-                rate[l] = if sc.spend[b][l] != 0.0 && ok[l] {
-                    lambda
+                // ok is 1 or 0, lambda finite: lambda * ok is lambda or 0.
+                rate[l] = if spend[l] != 0.0 {
+                    lambda[l] * ok[l]
                 } else {
                     0.0
                 };
@@ -224,8 +225,11 @@ fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usi
         }
         // 5. Commitment floors.
         if any_commit {
-            sc.floor.iter_mut().for_each(|x| *x = [0.0; LANES]);
-            sc.has_floor.iter_mut().for_each(|x| *x = [false; LANES]);
+            // Only committed (buyer, platform) cells can hold a floor.
+            for &(b, p) in &e.committed {
+                sc.floor[b * np + p] = [0.0; LANES];
+                sc.has_floor[b] = [false; LANES];
+            }
             for a in active {
                 if k < a.from || k > a.to {
                     continue;

@@ -181,7 +181,8 @@ impl Preferences {
 
     /// Computes every slot's preferred mixes for one batch of futures:
     /// `pi` gets the shares (0 for a platform not yet available),
-    /// `ok[slot * T + k - 1]` whether year `k`'s softmax is defined (if not,
+    /// `ok[slot * T + k - 1]` 1 where year `k`'s softmax is defined and 0
+    /// where it is not (if not,
     /// the mix stays as it was). `a` is scratch for the price-performance
     /// paths.
     pub fn compute(
@@ -191,7 +192,7 @@ impl Preferences {
         eps: &[Lane],
         a: &mut [Lane],
         pi: &mut [Lane],
-        ok: &mut [[bool; LANES]],
+        ok: &mut [Lane],
     ) {
         let np = model.platforms.len();
         let t = model.horizon();
@@ -286,13 +287,14 @@ impl Preferences {
                 let fine = &mut ok[s * t + k];
                 let mut inv = [0.0; LANES];
                 for l in 0..LANES {
-                    fine[l] = total[l] > 0.0 && total[l].is_finite();
-                    inv[l] = if fine[l] { 1.0 / total[l] } else { 0.0 };
+                    let defined = total[l] > 0.0 && total[l].is_finite();
+                    fine[l] = if defined { 1.0 } else { 0.0 };
+                    inv[l] = if defined { 1.0 / total[l] } else { 0.0 };
                 }
                 for x in row.iter_mut() {
                     for l in 0..LANES {
                         // (0 * NaN would be NaN: select, not multiply.)
-                        x[l] = if fine[l] { x[l] * inv[l] } else { 0.0 };
+                        x[l] = if fine[l] == 1.0 { x[l] * inv[l] } else { 0.0 };
                     }
                 }
             }
