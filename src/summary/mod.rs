@@ -393,6 +393,13 @@ fn mixture_quantile(parts: &[(&Column, f64)], q: f64) -> f64 {
 /// Statistics of a view: type-7 quantiles for one column, weighted
 /// inverse-CDF quantiles for a mixture.
 pub fn mixture_stats(parts: &[(&Column, f64)]) -> Stats {
+    mixture_stats_of(parts, parts.len() > 1)
+}
+
+/// [`mixture_stats`], saying whether the view is a mixture: a mixture of
+/// several scenarios whose columns are identical (and so merged into one
+/// part) still takes the weighted inverse-CDF quantile.
+pub fn mixture_stats_of(parts: &[(&Column, f64)], mixture: bool) -> Stats {
     let mean: f64 = parts.iter().map(|(c, w)| w * c.mean).sum();
     let var: f64 = parts
         .iter()
@@ -400,7 +407,7 @@ pub fn mixture_stats(parts: &[(&Column, f64)]) -> Stats {
         .sum();
     let mut q = [0.0; 5];
     for (slot, &level) in q.iter_mut().zip(QUANTILES.iter()) {
-        *slot = if parts.len() == 1 {
+        *slot = if !mixture {
             parts[0].0.quantile(level)
         } else {
             mixture_quantile(parts, level)
@@ -540,6 +547,47 @@ fn mass(parts: &[(&Column, f64)], lo: f32, hi: f32, first: bool) -> f64 {
         .sum()
 }
 
+/// For each year index `k` and scenario `s`, the first scenario whose
+/// paths equal `s`'s in every year up to `k`, bit for bit: the first with
+/// the same effects starting by then. (A year's simulation reads only the
+/// effects that have started, in the same order, on the same draws.)
+pub fn identical_through(model: &Model, scenarios: &[Scenario], years: usize) -> Vec<Vec<usize>> {
+    (0..years)
+        .map(|k| {
+            let year = model.start_year + k as i32;
+            let started: Vec<Vec<usize>> = scenarios
+                .iter()
+                .map(|sc| {
+                    model
+                        .deals
+                        .iter()
+                        .zip(&sc.outcomes)
+                        .flat_map(|(d, &o)| d.outcomes[o].effects.iter().copied())
+                        .filter(|&e| model.effects[e].from <= year)
+                        .collect()
+                })
+                .collect();
+            (0..scenarios.len())
+                .map(|s| started.iter().position(|x| *x == started[s]).unwrap_or(s))
+                .collect()
+        })
+        .collect()
+}
+
+/// A view's members in year `k`, scenarios with identical columns merged
+/// into the first (weights added).
+fn merged_members(view: &View, reps: &[Vec<usize>], k: usize) -> Vec<(usize, f64)> {
+    let mut out: Vec<(usize, f64)> = Vec::with_capacity(view.members.len());
+    for &(s, w) in &view.members {
+        let r = reps[k][s];
+        match out.iter_mut().find(|m| m.0 == r) {
+            Some(m) => m.1 += w,
+            None => out.push((r, w)),
+        }
+    }
+    out
+}
+
 /// Summarises the paths.
 pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summary {
     let views = views(model, scenarios);
@@ -551,16 +599,29 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
     // The columns per (scenario, year, series), and sorted copies.
     let raw = series_columns(model, paths, &series);
     let raw_col = |s: usize, k: usize, j: usize| -> &[f32] { &raw[(s * years + k) * ns + j] };
-    let columns: Vec<Column> = raw.par_iter().map(|c| Column::from_slice(c)).collect();
-    let col = |s: usize, k: usize, j: usize| &columns[(s * years + k) * ns + j];
+    // Scenarios identical through a year (the base year, years before any
+    // deal's effects start) share one sorted column.
+    let reps = identical_through(model, scenarios, years);
+    let sorted: Vec<usize> = (0..raw.len())
+        .filter(|&x| reps[(x / ns) % years][x / (years * ns)] == x / (years * ns))
+        .collect();
+    let built: Vec<Column> = sorted
+        .par_iter()
+        .map(|&x| Column::from_slice(&raw[x]))
+        .collect();
+    let col = |s: usize, k: usize, j: usize| -> &Column {
+        let x = (reps[k][s] * years + k) * ns + j;
+        &built[sorted.partition_point(|&y| y < x)]
+    };
+    let parts_of = |view: &View, k: usize, j: usize| -> Vec<(&Column, f64)> {
+        merged_members(view, &reps, k)
+            .into_iter()
+            .map(|(s, w)| (col(s, k, j), w))
+            .collect()
+    };
 
     let rows = summary_rows(model, &views, &series, years, &|view, k, j| {
-        let parts: Vec<(&Column, f64)> = view
-            .members
-            .iter()
-            .map(|&(s, w)| (col(s, k, j), w))
-            .collect();
-        mixture_stats(&parts)
+        mixture_stats_of(&parts_of(view, k, j), view.members.len() > 1)
     });
 
     let mut thresholds = Vec::new();
@@ -601,24 +662,13 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
         &views,
         &series,
         &|v, k, j| {
-            let parts: Vec<(&Column, f64)> = views[v]
-                .members
-                .iter()
-                .map(|&(s, w)| (col(s, k, j), w))
-                .collect();
+            let parts = parts_of(&views[v], k, j);
             (
                 mixture_quantile(&parts, 0.005),
                 mixture_quantile(&parts, 0.995),
             )
         },
-        &|v, k, j, a, z| {
-            let parts: Vec<(&Column, f64)> = views[v]
-                .members
-                .iter()
-                .map(|&(s, w)| (col(s, k, j), w))
-                .collect();
-            mass(&parts, a as f32, z as f32, false)
-        },
+        &|v, k, j, a, z| mass(&parts_of(&views[v], k, j), a as f32, z as f32, false),
     );
     Summary {
         views,
