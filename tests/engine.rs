@@ -219,9 +219,8 @@ fn scenarios_are_identical_until_their_effects_start() {
     let (m, s, p) = run(sharecast::model::DEFAULT_MODEL, &["simulation.futures=64"]);
     let reps = sharecast::summary::identical_through(&m, &s, p.years);
     let mut shared = 0;
-    for k in 0..p.years {
-        for sc in 0..p.scenarios {
-            let r = reps[k][sc];
+    for (k, rep) in reps.iter().enumerate() {
+        for (sc, &r) in rep.iter().enumerate() {
             for c in 0..p.columns {
                 let (a, b) = (p.column(sc, k, c), p.column(r, k, c));
                 assert!(
