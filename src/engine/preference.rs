@@ -8,7 +8,7 @@
 //! drift effects on platforms the buyer can use and the affinity effects
 //! aimed at it. Scenarios are therefore mapped, buyer by buyer, to
 //! [`Slot`]s: one per distinct set of such effects. In the default model 36
-//! scenarios x 7 buyers need 30 slots. Only the platforms a buyer can
+//! scenarios x 7 buyers need 26 slots. Only the platforms a buyer can
 //! access are computed, and the exponentials of all slots of a future are
 //! taken in one pass over one flat array (which compiles to vector code).
 
