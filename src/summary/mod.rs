@@ -624,36 +624,34 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
         mixture_stats_of(&parts_of(view, k, j), view.members.len() > 1)
     });
 
-    let mut thresholds = Vec::new();
-    for (v, view) in views.iter().enumerate() {
-        for (t, th) in model.thresholds.iter().enumerate() {
+    let nt = model.thresholds.len();
+    let thresholds: Vec<ThresholdRow> = (0..views.len() * nt)
+        .into_par_iter()
+        .map(|x| {
+            let (v, t) = (x / nt, x % nt);
+            let th = &model.thresholds[t];
             let k = (th.year - model.start_year) as usize;
-            let hits: Vec<f64> = (0..n)
-                .map(|i| {
-                    view.members
-                        .iter()
-                        .map(|&(s, w)| {
-                            let x = raw_col(s, k, series_index(&series, th.series))[i] as f64;
-                            let hit = if th.above { x > th.level } else { x < th.level };
-                            if hit {
-                                w
-                            } else {
-                                0.0
-                            }
-                        })
-                        .sum()
-                })
-                .collect();
+            let j = series_index(&series, th.series);
+            // Per future, the weight of the view's scenarios past the level
+            // (members in order, from -0.0 as an iterator's sum starts).
+            let mut hits = vec![-0.0; n];
+            for &(s, w) in &views[v].members {
+                for (h, &x) in hits.iter_mut().zip(raw_col(s, k, j)) {
+                    let x = x as f64;
+                    let hit = if th.above { x > th.level } else { x < th.level };
+                    *h += if hit { w } else { 0.0 };
+                }
+            }
             let p = hits.iter().sum::<f64>() / n as f64;
             let var = hits.iter().map(|h| (h - p).powi(2)).sum::<f64>() / n as f64;
-            thresholds.push(ThresholdRow {
+            ThresholdRow {
                 view: v,
                 threshold: t,
                 probability: p,
                 se: (var / n as f64).sqrt(),
-            });
-        }
-    }
+            }
+        })
+        .collect();
 
     let impact = impacts(model, scenarios, years, &series, &raw_col);
 
