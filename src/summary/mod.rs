@@ -653,7 +653,7 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
         })
         .collect();
 
-    let impact = impacts(model, scenarios, years, &series, &raw_col);
+    let impact = impacts(model, scenarios, years, &series, &raw_col, &reps);
 
     let horizon = horizon_rows(
         model,
@@ -793,6 +793,7 @@ fn impacts<'c>(
     years: usize,
     series: &[Series],
     raw_col: &(dyn Fn(usize, usize, usize) -> &'c [f32] + Sync),
+    reps: &[Vec<usize>],
 ) -> Vec<ImpactRow> {
     let mut jobs = Vec::new();
     for (d, deal) in model.deals.iter().enumerate() {
@@ -817,7 +818,15 @@ fn impacts<'c>(
                 .iter()
                 .map(|&(s, b, w)| (raw_col(s, *k, *j), raw_col(b, *k, *j), w))
                 .collect();
-            let (mean, q) = paired_stats(&cols, scratch);
+            // Before the deal's effects start every pair is one path twice:
+            // each difference is exactly 0 (unless a value is not finite).
+            let same = pairs.iter().all(|&(s, b, _)| reps[*k][s] == reps[*k][b])
+                && cols.iter().all(|(x, _, _)| x.iter().all(|v| v.is_finite()));
+            let (mean, q) = if same {
+                (0.0, [0.0; 3])
+            } else {
+                paired_stats(&cols, scratch)
+            };
             ImpactRow {
                 deal: *d,
                 outcome: *o,
