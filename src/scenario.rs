@@ -17,6 +17,18 @@ pub struct Scenario {
     pub probability: f64,
 }
 
+impl Scenario {
+    /// The effects of this scenario's outcomes (indices into
+    /// `model.effects`), deal by deal in declaration order.
+    pub fn effects<'a>(&'a self, model: &'a Model) -> impl Iterator<Item = usize> + 'a {
+        model
+            .deals
+            .iter()
+            .zip(&self.outcomes)
+            .flat_map(|(d, &o)| d.outcomes[o].effects.iter().copied())
+    }
+}
+
 /// Checks the cartesian product stays under [`MAX_SCENARIOS`].
 pub fn check_count(deals: &[Deal]) -> Result<(), String> {
     let mut n: usize = 1;

@@ -82,6 +82,18 @@ struct Active {
     to: usize,
 }
 
+impl Active {
+    /// Effect `e` with its first and last year as year indices.
+    fn new(model: &Model, e: usize) -> Active {
+        let year0 = model.start_year;
+        Active {
+            effect: e,
+            from: (model.effects[e].from - year0) as usize,
+            to: (model.effects[e].to - year0) as usize,
+        }
+    }
+}
+
 /// A model and its scenarios prepared for simulation: stream keys, LHS
 /// permutations, tabulated priors, each scenario's effects. Built once per
 /// run; [`Engine::simulate`] then runs any range of futures.
@@ -129,7 +141,6 @@ impl<'m> Engine<'m> {
             ),
             Sampling::Random => None,
         };
-        let year0 = model.start_year;
         let horizon = model.horizon();
         let (np, nb) = (model.platforms.len(), model.buyers.len());
         // Growth and commitment effects, per scenario; the effects that
@@ -137,22 +148,14 @@ impl<'m> Engine<'m> {
         let scenario_effects = scenarios
             .iter()
             .map(|sc| {
-                model
-                    .deals
-                    .iter()
-                    .zip(&sc.outcomes)
-                    .flat_map(|(d, &o)| d.outcomes[o].effects.iter())
-                    .filter(|&&e| {
+                sc.effects(model)
+                    .filter(|&e| {
                         matches!(
                             model.effects[e].kind,
                             EffectKind::Growth { .. } | EffectKind::Commitment { .. }
                         )
                     })
-                    .map(|&e| Active {
-                        effect: e,
-                        from: (model.effects[e].from - year0) as usize,
-                        to: (model.effects[e].to - year0) as usize,
-                    })
+                    .map(|e| Active::new(model, e))
                     .collect()
             })
             .collect();

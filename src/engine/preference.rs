@@ -93,17 +93,7 @@ impl Preferences {
         let mut scenario_slots = Vec::with_capacity(scenarios.len() * nb);
         let mut len = 0;
         for sc in scenarios {
-            let active: Vec<Active> = model
-                .deals
-                .iter()
-                .zip(&sc.outcomes)
-                .flat_map(|(d, &o)| d.outcomes[o].effects.iter())
-                .map(|&e| Active {
-                    effect: e,
-                    from: (model.effects[e].from - year0) as usize,
-                    to: (model.effects[e].to - year0) as usize,
-                })
-                .collect();
+            let active: Vec<Active> = sc.effects(model).map(|e| Active::new(model, e)).collect();
             let drifts: Vec<Active> = active
                 .iter()
                 .filter(|a| matches!(model.effects[a.effect].kind, EffectKind::Drift { .. }))

@@ -558,11 +558,7 @@ pub fn identical_through(model: &Model, scenarios: &[Scenario], years: usize) ->
             let started: Vec<Vec<usize>> = scenarios
                 .iter()
                 .map(|sc| {
-                    model
-                        .deals
-                        .iter()
-                        .zip(&sc.outcomes)
-                        .flat_map(|(d, &o)| d.outcomes[o].effects.iter().copied())
+                    sc.effects(model)
                         .filter(|&e| model.effects[e].from <= year)
                         .collect()
                 })
@@ -869,12 +865,7 @@ struct PairedScratch {
 fn paired_stats(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) -> (f64, [f64; 3]) {
     let n = pairs.first().map_or(0, |p| p.0.len());
     if pairs.len() == 1 || n == 0 {
-        let cols: Vec<Column> = pairs
-            .iter()
-            .map(|&(x, y, _)| {
-                Column::from_slice(&x.iter().zip(y).map(|(a, b)| a - b).collect::<Vec<f32>>())
-            })
-            .collect();
+        let cols = difference_columns(pairs);
         let parts: Vec<(&Column, f64)> = cols.iter().zip(pairs).map(|(c, p)| (c, p.2)).collect();
         let st = mixture_stats(&parts);
         return (st.mean, [st.q[0], st.q[2], st.q[4]]);
@@ -1006,14 +997,19 @@ fn paired_stats(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) -> (f64
     (mean, q)
 }
 
-/// [`paired_stats`] by sorting every difference column.
-fn paired_stats_sorted(pairs: &[(&[f32], &[f32], f64)], mean: f64) -> (f64, [f64; 3]) {
-    let cols: Vec<Column> = pairs
+/// The sorted column of `x - y` (in `f32`) of every pair.
+fn difference_columns(pairs: &[(&[f32], &[f32], f64)]) -> Vec<Column> {
+    pairs
         .iter()
         .map(|&(x, y, _)| {
             Column::from_slice(&x.iter().zip(y).map(|(a, b)| a - b).collect::<Vec<f32>>())
         })
-        .collect();
+        .collect()
+}
+
+/// [`paired_stats`] by sorting every difference column.
+fn paired_stats_sorted(pairs: &[(&[f32], &[f32], f64)], mean: f64) -> (f64, [f64; 3]) {
+    let cols = difference_columns(pairs);
     let parts: Vec<(&Column, f64)> = cols.iter().zip(pairs).map(|(c, p)| (c, p.2)).collect();
     let q = IMPACT_LEVELS.map(|level| mixture_quantile(&parts, level));
     (mean, q)
