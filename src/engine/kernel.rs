@@ -6,9 +6,10 @@
 //! results do not depend on how futures are grouped. What the lanes buy is
 //! speed: the loops over lanes compile to vector instructions, and the
 //! bookkeeping (effect lists, slot lookups, index arithmetic) is paid once
-//! per batch instead of once per future. Only the prior draws, the shocks
-//! (integer hashing, rejection sampling) and the commitment floors (an
-//! iteration whose length varies) run lane by lane.
+//! per batch instead of once per future. The integer parts of the prior
+//! draws (stream hashing, the LHS permutation) and the shocks (rejection
+//! sampling) run lane by lane; the commitment floors iterate all lanes
+//! together until the last one settles.
 
 // Loops run over lanes and platforms with one index into several arrays.
 #![allow(clippy::needless_range_loop)]
