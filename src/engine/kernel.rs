@@ -106,10 +106,10 @@ pub fn simulate_batch(
     for (b, buyer) in model.buyers.iter().enumerate() {
         let nu = d[buyer.growth_volatility];
         for k in 0..t {
-            let e = &mut sc.eta[k * nb + b];
+            let shock = &mut sc.eta[k * nb + b];
             for l in 0..LANES {
-                let m = fastmath::exp(nu[l] * e[l] - 0.5 * nu[l] * nu[l]);
-                e[l] = if nu[l] > 0.0 { m } else { 1.0 };
+                let m = fastmath::exp(nu[l] * shock[l] - 0.5 * nu[l] * nu[l]);
+                shock[l] = if nu[l] > 0.0 { m } else { 1.0 };
             }
         }
     }
