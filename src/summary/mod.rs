@@ -1100,7 +1100,10 @@ mod tests {
         let mut want = v.clone();
         want.sort_unstable_by(|a, b| a.total_cmp(b));
         let got = sorted_f32(v.iter().copied());
-        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(got
+            .iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 
     #[test]
