@@ -2,21 +2,13 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{assert_success, sharecast, stderr};
 use std::fs;
-
-fn sharecast() -> Command {
-    Command::cargo_bin("sharecast").unwrap()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn check_accepts_the_built_in_default_model() {
     let out = sharecast().arg("check").output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("Scenarios (36)") && text.contains("1.0000  (sum)"),
@@ -91,7 +83,7 @@ fn run_into(dir: &std::path::Path, name: &str, threads: &str) -> std::path::Path
         .arg(&model)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     out_dir
 }
 
@@ -169,7 +161,7 @@ fn a_batch_runs_every_model_into_its_own_folder() {
         .arg(&m2)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     assert!(dir.path().join("batch/small/summary.csv").is_file());
@@ -203,7 +195,7 @@ fn a_model_using_every_feature_checks_and_runs() {
         "/tests/models/every_feature.toml"
     );
     let out = sharecast().args(["check", model]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     // first: big 0.3 / small 0.7; second is decided by first; third 0.25 / 0.75.
     for line in [
@@ -221,7 +213,7 @@ fn a_model_using_every_feature_checks_and_runs() {
         .arg(model)
         .output()
         .unwrap();
-    assert!(res.status.success(), "{}", stderr(&res));
+    assert_success(&res);
     let scen = fs::read_to_string(dir.path().join("o/scenarios.csv")).unwrap();
     assert_eq!(scen.lines().count(), 5, "{scen}");
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{assert_success, sharecast, stderr};
 use sharecast::report::{charts::fan_data, tables};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,19 +17,14 @@ const SCALED_TOL: f64 = 1e-12;
 /// Runs `model` with 300 futures and `extra` flags into `<dir>/out`.
 fn run_model(dir: &Path, model: &Path, extra: &[&str]) -> PathBuf {
     let out = dir.join("out");
-    let res = Command::cargo_bin("sharecast")
-        .unwrap()
+    let res = sharecast()
         .args(["run", "--quiet", "--futures", "300", "--out"])
         .arg(&out)
         .args(extra)
         .arg(model)
         .output()
         .unwrap();
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     out
 }
 
@@ -125,31 +120,21 @@ fn fan_chart_numbers_are_the_summary_rows() {
 fn report_redraws_from_the_tables_alone() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["--no-report"]);
-    let res = Command::cargo_bin("sharecast")
-        .unwrap()
+    let res = sharecast()
         .args(["report", "--chart-size", "700x450"])
         .arg(&out)
         .output()
         .unwrap();
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     check_png(&out.join("report/fan_custom.png"), (700, 450));
 }
 
 #[test]
 fn report_on_a_folder_that_is_not_a_run_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let res = Command::cargo_bin("sharecast")
-        .unwrap()
-        .arg("report")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let res = sharecast().arg("report").arg(dir.path()).output().unwrap();
     assert!(!res.status.success());
-    let err = String::from_utf8_lossy(&res.stderr);
+    let err = stderr(&res);
     assert!(
         err.contains("run.json") && err.contains("output folder of a run"),
         "{err}"
@@ -158,13 +143,12 @@ fn report_on_a_folder_that_is_not_a_run_says_so() {
 
 #[test]
 fn a_bad_chart_size_is_rejected_with_the_allowed_form() {
-    let res = Command::cargo_bin("sharecast")
-        .unwrap()
+    let res = sharecast()
         .args(["run", "--chart-size", "big"])
         .output()
         .unwrap();
     assert!(!res.status.success());
-    assert!(String::from_utf8_lossy(&res.stderr).contains("must look like 1600x1000"));
+    assert!(stderr(&res).contains("must look like 1600x1000"));
 }
 
 #[test]

@@ -7,9 +7,6 @@
 //! column-major, so that everything downstream reads one contiguous run of
 //! futures per statistic.
 
-// The inner loop indexes several per-platform arrays with one index.
-#![allow(clippy::needless_range_loop)]
-
 mod kernel;
 mod preference;
 pub mod sampler;

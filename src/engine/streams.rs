@@ -145,13 +145,7 @@ impl Permutation {
     /// The image of `i < n`.
     #[inline]
     pub fn apply(&self, i: u64) -> u64 {
-        let mut x = i;
-        loop {
-            x = self.round_trip(x);
-            if x < self.n {
-                return x;
-            }
-        }
+        self.apply_lanes(&[i])[0]
     }
 }
 

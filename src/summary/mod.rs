@@ -592,17 +592,25 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
     // Scenarios identical through a year (the base year, years before any
     // deal's effects start) share one sorted column.
     let reps = identical_through(model, scenarios, years);
-    let sorted: Vec<usize> = (0..raw.len())
-        .filter(|&x| reps[(x / ns) % years][x / (years * ns)] == x / (years * ns))
+    let own = |x: usize| reps[(x / ns) % years][x / (years * ns)] == x / (years * ns);
+    let built: Vec<Column> = (0..raw.len())
+        .into_par_iter()
+        .filter(|&x| own(x))
+        .map(|x| Column::from_slice(&raw[x]))
         .collect();
-    let built: Vec<Column> = sorted
-        .par_iter()
-        .map(|&x| Column::from_slice(&raw[x]))
-        .collect();
-    let col = |s: usize, k: usize, j: usize| -> &Column {
-        let x = (reps[k][s] * years + k) * ns + j;
-        &built[sorted.partition_point(|&y| y < x)]
-    };
+    // Column x's sorted copy: its own, or its representative's.
+    let mut slot = vec![0; raw.len()];
+    let mut next = 0;
+    for x in 0..raw.len() {
+        let (s, k, j) = (x / (years * ns), (x / ns) % years, x % ns);
+        slot[x] = if own(x) {
+            next += 1;
+            next - 1
+        } else {
+            slot[(reps[k][s] * years + k) * ns + j]
+        };
+    }
+    let col = |s: usize, k: usize, j: usize| -> &Column { &built[slot[(s * years + k) * ns + j]] };
     let parts_of = |view: &View, k: usize, j: usize| -> Vec<(&Column, f64)> {
         merged_members(view, &reps, k)
             .into_iter()

@@ -7,6 +7,21 @@ pub fn ks_critical(n: usize) -> f64 {
     (-(0.001f64 / 2.0).ln() / 2.0).sqrt() / (n as f64).sqrt()
 }
 
+/// The sharecast binary, ready for arguments.
+pub fn sharecast() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("sharecast").unwrap()
+}
+
+/// A finished command's stderr as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts a command succeeded, showing its stderr if not.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(out.status.success(), "{}", stderr(out));
+}
+
 /// Shares are stored as f32: a sum of up to ~10 of them is exact to a few
 /// f32 ulps of 1.
 pub const SHARE_SUM_TOL: f64 = 1e-5;
