@@ -14,16 +14,30 @@
 // Loops run over lanes and platforms with one index into several arrays.
 #![allow(clippy::needless_range_loop)]
 
+use super::shocks::ShockLanes;
 use super::{streams, Active, Engine};
 use crate::fastmath;
 use crate::model::EffectKind;
-use rand_distr::{Distribution, StandardNormal};
+use std::ops::Range;
 
 /// Futures simulated together.
-pub const LANES: usize = 8;
+pub const LANES: usize = 16;
 
 /// One value per future of a batch.
 pub type Lane = [f64; LANES];
+
+/// `a * b`, lane by lane. Whole-lane values (rather than updates in place,
+/// element by element) are what the compiler turns into vector code.
+#[inline(always)]
+fn lane_mul(a: Lane, b: Lane) -> Lane {
+    std::array::from_fn(|l| a[l] * b[l])
+}
+
+/// `a + b`, lane by lane.
+#[inline(always)]
+fn lane_add(a: Lane, b: Lane) -> Lane {
+    std::array::from_fn(|l| a[l] + b[l])
+}
 
 /// Working memory of one batch, reused across batches.
 pub struct Scratch {
@@ -75,327 +89,418 @@ impl Scratch {
     }
 }
 
-/// Simulates futures `first .. first + count` (`count <= LANES`) in every
-/// scenario into `sc.out`. Lanes past `count` repeat the last future (their
-/// values are never written out).
-pub fn simulate_batch(
+/// The kernel's functions, instantiated once per instruction set (see
+/// [`run_chunk`]): `$feature` is the `target_feature` attribute of the
+/// copy, or nothing for the portable one.
+macro_rules! kernel_functions {
+    ($(#[$feature:meta])*) => {
+        /// Simulates futures `chunk` of a block of `n` futures whose first is
+        /// future `offset` of the run, writing each (scenario, year, column)
+        /// value of future `i` to `out[col * n + i]`.
+        ///
+        /// # Safety
+        /// `out` must be valid for `per_future * n` writes, and no one else
+        /// may write the positions of futures `chunk` meanwhile.
+        $(#[$feature])*
+        pub unsafe fn run_chunk(
+            e: &Engine<'_>,
+            offset: usize,
+            chunk: Range<usize>,
+            n: usize,
+            out: *mut f32,
+            sc: &mut Scratch,
+            clamps: &mut [u64],
+        ) {
+            for start in chunk.clone().step_by(LANES) {
+                let count = LANES.min(chunk.end - start);
+                simulate_batch(e, offset + start, count, sc, clamps);
+                // Transpose: each column gets `count` consecutive futures.
+                for (col, lanes) in sc.out.chunks_exact(LANES).enumerate() {
+                    // SAFETY: `col * n + start + count <= per_future * n`
+                    // (`col < per_future`, `start + count <= n`), and only
+                    // this chunk writes futures `start..start + count`.
+                    let dst = unsafe { std::slice::from_raw_parts_mut(out.add(col * n + start), count) };
+                    dst.copy_from_slice(&lanes[..count]);
+                }
+            }
+        }
+
+        /// Simulates futures `first .. first + count` (`count <= LANES`) in every
+        /// scenario into `sc.out`. Lanes past `count` repeat the last future (their
+        /// values are never written out).
+        $(#[$feature])*
+        pub fn simulate_batch(
+            e: &Engine<'_>,
+            first: usize,
+            count: usize,
+            sc: &mut Scratch,
+            clamps: &mut [u64],
+        ) {
+            let model = e.model;
+            let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
+            e.draw_batch(first, count, &mut sc.draws, clamps);
+            let keys: [u64; LANES] = std::array::from_fn(|l| {
+                streams::shock_key(model.simulation.seed, (first + l.min(count - 1)) as u64)
+            });
+            let mut shocks = ShockLanes::seeded(&keys);
+            for k in 0..t {
+                for p in 0..np {
+                    sc.eps[k * np + p] = shocks.normals();
+                }
+                for b in 0..nb {
+                    sc.eta[k * nb + b] = shocks.normals();
+                }
+            }
+            let d = &sc.draws;
+            // The spend shock multiplier exp(nu eta - nu^2 / 2) is the same in every
+            // scenario of a future: computed once.
+            for (b, buyer) in model.buyers.iter().enumerate() {
+                let nu = d[buyer.growth_volatility];
+                for k in 0..t {
+                    let shock = &mut sc.eta[k * nb + b];
+                    for l in 0..LANES {
+                        let m = fastmath::exp(nu[l] * shock[l] - 0.5 * nu[l] * nu[l]);
+                        shock[l] = if nu[l] > 0.0 { m } else { 1.0 };
+                    }
+                }
+            }
+            e.prefs.compute(
+                model,
+                &sc.draws,
+                &sc.eps,
+                &mut sc.a_paths,
+                &mut sc.pi,
+                &mut sc.pi_ok,
+            );
+            for (s, active) in e.scenario_effects.iter().enumerate() {
+                simulate_scenario(e, sc, active, s);
+            }
+        }
+
+        /// Steps 2, 4, 5 and 6 of MODEL.md section 5 for scenario `s`. (Kept out
+        /// of line: inlined into the batch loop it measured up to a third slower.)
+        #[inline(never)]
+        $(#[$feature])*
+        fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usize) {
+            let model = e.model;
+            let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
+            let cols = np + 1;
+            let d = &sc.draws;
+            for (b, buyer) in model.buyers.iter().enumerate() {
+                sc.spend[b] = d[buyer.spend];
+                for p in 0..np {
+                    sc.mix[b * np + p] = [buyer.mix[p]; LANES];
+                }
+            }
+            let column = |k: usize| (s * (t + 1) + k) * cols;
+            write_year(
+                &sc.spend,
+                &sc.mix,
+                &e.holders,
+                &mut sc.platform_spend,
+                &mut sc.out[column(0) * LANES..(column(0) + cols) * LANES],
+            );
+            for k in 1..=t {
+                // Active growth shifts and commitments this year.
+                sc.growth_shift.iter_mut().for_each(|x| *x = [0.0; LANES]);
+                let mut any_commit = false;
+                for a in active {
+                    if k < a.from || k > a.to {
+                        continue;
+                    }
+                    match &model.effects[a.effect].kind {
+                        EffectKind::Growth { buyers, shift } => {
+                            for &b in buyers {
+                                for l in 0..LANES {
+                                    sc.growth_shift[b][l] += d[*shift][l];
+                                }
+                            }
+                        }
+                        EffectKind::Commitment { .. } => any_commit = true,
+                        _ => {}
+                    }
+                }
+                // 2. Spend (a buyer whose spend reached 0 stays at 0).
+                for (b, buyer) in model.buyers.iter().enumerate() {
+                    let (g, gs, eta) = (
+                        &d[buyer.growth],
+                        &sc.growth_shift[b],
+                        &sc.eta[(k - 1) * nb + b],
+                    );
+                    let spend = &mut sc.spend[b];
+                    let mut next = [0.0; LANES];
+                    for l in 0..LANES {
+                        let growth = 1.0 + g[l] + gs[l];
+                        // max(0, growth), as a select (NaN gives 0 either way).
+                        let growth = if growth > 0.0 { growth } else { 0.0 };
+                        next[l] = spend[l] * (growth * eta[l]);
+                    }
+                    for l in 0..LANES {
+                        spend[l] = if spend[l] == 0.0 { spend[l] } else { next[l] };
+                    }
+                }
+                // 4. Inertia towards the slot's preferred mix (steps 1 and 3); a
+                // platform outside the buyer's list has preferred share 0. Buyers
+                // with no spend, or no defined preferred mix (whose row `compute`
+                // leaves at 0), keep their mix: their rate is 0, and
+                // `m * (1 - 0) + 0 * 0` is `m` exactly.
+                for (b, buyer) in model.buyers.iter().enumerate() {
+                    let slot_id = e.prefs.scenario_slots[s * nb + b];
+                    let ok = &sc.pi_ok[slot_id * t + k - 1];
+                    let list = &e.prefs.platforms[b];
+                    let slot = &e.prefs.slots[slot_id];
+                    let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
+                    let mut rate = [0.0; LANES];
+                    let mut keep = [0.0; LANES];
+                    let (lambda, spend) = (&d[buyer.agility], &sc.spend[b]);
+                    for l in 0..LANES {
+                        // ok is 1 or 0, lambda finite: lambda * ok is lambda or 0.
+                        // (Both sides computed, then selected: a select
+                        // vectorises where a branch would not.)
+                        let r = lambda[l] * ok[l];
+                        rate[l] = if spend[l] != 0.0 { r } else { 0.0 };
+                        keep[l] = 1.0 - rate[l];
+                    }
+                    let mix = &mut sc.mix[b * np..(b + 1) * np];
+                    for &p in &e.support[b] {
+                        mix[p] = lane_mul(mix[p], keep);
+                    }
+                    for (&p, x) in list.iter().zip(pref) {
+                        mix[p] = lane_add(mix[p], lane_mul(rate, *x));
+                    }
+                }
+                // 5. Commitment floors.
+                if any_commit {
+                    // Only committed (buyer, platform) cells can hold a floor.
+                    for &(b, p) in &e.committed {
+                        sc.floor[b * np + p] = [0.0; LANES];
+                        sc.has_floor[b] = [false; LANES];
+                    }
+                    for a in active {
+                        if k < a.from || k > a.to {
+                            continue;
+                        }
+                        if let EffectKind::Commitment {
+                            buyer,
+                            platform,
+                            spend,
+                        } = &model.effects[a.effect].kind
+                        {
+                            for l in 0..LANES {
+                                if sc.spend[*buyer][l] > 0.0 {
+                                    sc.floor[buyer * np + platform][l] +=
+                                        d[*spend][l] / sc.spend[*buyer][l];
+                                    sc.has_floor[*buyer][l] = true;
+                                }
+                            }
+                        }
+                    }
+                    for b in 0..nb {
+                        if sc.has_floor[b].iter().any(|&x| x) {
+                            apply_floors_lanes(
+                                &mut sc.mix[b * np..(b + 1) * np],
+                                &sc.floor[b * np..(b + 1) * np],
+                                &e.support[b],
+                                &sc.has_floor[b],
+                                &mut sc.floored,
+                            );
+                        }
+                    }
+                }
+                write_year(
+                    &sc.spend,
+                    &sc.mix,
+                    &e.holders,
+                    &mut sc.platform_spend,
+                    &mut sc.out[column(k) * LANES..(column(k) + cols) * LANES],
+                );
+            }
+        }
+
+        /// [`super::apply_floors`] on every lane where `active`, the lanes
+        /// iterating together: a lane whose pass changed nothing is done (its `c`
+        /// frozen), and the passes stop when every lane is. Only the platforms in
+        /// `support` are visited: elsewhere mix and floor are 0, which changes
+        /// none of the sums and is never floored. Per lane, the same arithmetic in
+        /// the same order as the one-lane version (tested).
+        $(#[$feature])*
+        pub fn apply_floors_lanes(
+            mix: &mut [Lane],
+            floor: &[Lane],
+            support: &[usize],
+            active: &[bool; LANES],
+            floored: &mut [[bool; LANES]],
+        ) {
+            let mut fsum = [-0.0; LANES];
+            for &p in support {
+                for l in 0..LANES {
+                    fsum[l] += floor[p][l];
+                }
+            }
+            // Lanes still iterating; lanes whose mix becomes the normalised floors.
+            let mut open = [false; LANES];
+            let mut normalise = [false; LANES];
+            for l in 0..LANES {
+                open[l] = active[l] && fsum[l] > 0.0 && fsum[l] < 1.0;
+                normalise[l] = active[l] && fsum[l] >= 1.0;
+            }
+            let iterating = open;
+            floored.iter_mut().for_each(|x| *x = [false; LANES]);
+            let mut c = [1.0; LANES];
+            for _ in 0..=mix.len() {
+                if !open.iter().any(|&x| x) {
+                    break;
+                }
+                // Adding +0 leaves a sum that starts at +0 unchanged: these
+                // are the sums of the floored floors and the free shares.
+                let (mut fixed, mut free) = ([0.0; LANES], [0.0; LANES]);
+                for &p in support {
+                    for l in 0..LANES {
+                        fixed[l] += if floored[p][l] { floor[p][l] } else { 0.0 };
+                        free[l] += if floored[p][l] { 0.0 } else { mix[p][l] };
+                    }
+                }
+                // Lanes taking a pass now. A lane whose free shares sum to
+                // 0 or less has every share floored yet floors summing below 1
+                // (only through rounding): its mix becomes the normalised floors.
+                let mut step = [false; LANES];
+                for l in 0..LANES {
+                    let empty = open[l] && free[l] <= 0.0;
+                    normalise[l] |= empty;
+                    step[l] = open[l] && !empty;
+                    let next = ((1.0 - fixed[l]) / free[l]).min(1.0);
+                    c[l] = if step[l] { next } else { c[l] };
+                }
+                let mut changed = [false; LANES];
+                for &p in support {
+                    for l in 0..LANES {
+                        let newly = step[l] && !floored[p][l] && c[l] * mix[p][l] < floor[p][l];
+                        floored[p][l] |= newly;
+                        changed[l] |= newly;
+                    }
+                }
+                for l in 0..LANES {
+                    open[l] = step[l] && changed[l];
+                }
+            }
+            for &p in support {
+                for l in 0..LANES {
+                    let normalised = floor[p][l] / fsum[l];
+                    let scaled = c[l] * mix[p][l];
+                    let floored_mix = if floored[p][l] { floor[p][l] } else { scaled };
+                    mix[p][l] = if normalise[l] {
+                        normalised
+                    } else if iterating[l] {
+                        floored_mix
+                    } else {
+                        mix[p][l]
+                    };
+                }
+            }
+        }
+
+        /// Step 6: platform spend, market and shares of one year, into `out`
+        /// (`[platform shares..., market][lane]`). A buyer with no spend adds
+        /// `0 x mix = 0` (mixes are finite).
+        $(#[$feature])*
+        fn write_year(
+            spend: &[Lane],
+            mix: &[Lane],
+            holders: &[Vec<usize>],
+            platform_spend: &mut [Lane],
+            out: &mut [f32],
+        ) {
+            let np = platform_spend.len();
+            for (p, ps) in platform_spend.iter_mut().enumerate() {
+                // Buyers in order, as a sum from 0 (a buyer that cannot hold the
+                // platform would add exactly 0).
+                let mut acc = [0.0; LANES];
+                for &b in &holders[p] {
+                    acc = lane_add(acc, lane_mul(spend[b], mix[b * np + p]));
+                }
+                *ps = acc;
+            }
+            let mut market = [-0.0; LANES];
+            for ps in platform_spend.iter() {
+                market = lane_add(market, *ps);
+            }
+            let inv: Lane = std::array::from_fn(|l| {
+                let r = 1.0 / market[l];
+                if market[l] > 0.0 {
+                    r
+                } else {
+                    0.0
+                }
+            });
+            for (o, ps) in out.chunks_exact_mut(LANES).zip(platform_spend.iter()) {
+                let share: [f32; LANES] = std::array::from_fn(|l| (ps[l] * inv[l]) as f32);
+                o.copy_from_slice(&share);
+            }
+            let market: [f32; LANES] = market.map(|m| m as f32);
+            out[np * LANES..(np + 1) * LANES].copy_from_slice(&market);
+        }
+
+    };
+}
+
+/// The kernel in portable code (SSE2 on x86-64).
+mod portable {
+    use super::*;
+    kernel_functions!();
+}
+
+/// The same kernel compiled for AVX2, used when the processor has it. Only
+/// the vector width differs: the same IEEE operations in the same order
+/// (no fused multiply-add, which would round differently), so the results
+/// are bit-identical to the portable kernel's (tested).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+    kernel_functions!(#[target_feature(enable = "avx2")]);
+}
+
+/// Which compiled copy of the kernel a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Portable code.
+    Portable,
+    /// AVX2, only chosen by [`Isa::detect`] on a processor that has it.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Isa {
+    /// The widest kernel this processor runs.
+    pub fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Isa::Avx2;
+        }
+        Isa::Portable
+    }
+}
+
+/// Simulates futures `chunk` with the kernel `e.isa` names.
+///
+/// # Safety
+/// As for the kernel's `run_chunk`: `out` valid for the block's writes, and
+/// the positions of futures `chunk` written by this call only.
+pub unsafe fn run_chunk(
     e: &Engine<'_>,
-    first: usize,
-    count: usize,
+    offset: usize,
+    chunk: Range<usize>,
+    n: usize,
+    out: *mut f32,
     sc: &mut Scratch,
     clamps: &mut [u64],
 ) {
-    let model = e.model;
-    let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
-    e.draw_batch(first, count, &mut sc.draws, clamps);
-    for l in 0..LANES {
-        let i = first + l.min(count - 1);
-        let mut rng = streams::shock_rng(model.simulation.seed, i as u64);
-        for k in 0..t {
-            for p in 0..np {
-                sc.eps[k * np + p][l] = StandardNormal.sample(&mut rng);
-            }
-            for b in 0..nb {
-                sc.eta[k * nb + b][l] = StandardNormal.sample(&mut rng);
-            }
-        }
-    }
-    let d = &sc.draws;
-    // The spend shock multiplier exp(nu eta - nu^2 / 2) is the same in every
-    // scenario of a future: computed once.
-    for (b, buyer) in model.buyers.iter().enumerate() {
-        let nu = d[buyer.growth_volatility];
-        for k in 0..t {
-            let shock = &mut sc.eta[k * nb + b];
-            for l in 0..LANES {
-                let m = fastmath::exp(nu[l] * shock[l] - 0.5 * nu[l] * nu[l]);
-                shock[l] = if nu[l] > 0.0 { m } else { 1.0 };
-            }
-        }
-    }
-    e.prefs.compute(
-        model,
-        &sc.draws,
-        &sc.eps,
-        &mut sc.a_paths,
-        &mut sc.pi,
-        &mut sc.pi_ok,
-    );
-    for (s, active) in e.scenario_effects.iter().enumerate() {
-        simulate_scenario(e, sc, active, s);
-    }
-}
-
-/// Steps 2, 4, 5 and 6 of MODEL.md section 5 for scenario `s`. (Kept out
-/// of line: inlined into the batch loop it measured up to a third slower.)
-#[inline(never)]
-fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usize) {
-    let model = e.model;
-    let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
-    let cols = np + 1;
-    let d = &sc.draws;
-    for (b, buyer) in model.buyers.iter().enumerate() {
-        sc.spend[b] = d[buyer.spend];
-        for p in 0..np {
-            sc.mix[b * np + p] = [buyer.mix[p]; LANES];
-        }
-    }
-    let column = |k: usize| (s * (t + 1) + k) * cols;
-    write_year(
-        &sc.spend,
-        &sc.mix,
-        &e.holders,
-        &mut sc.platform_spend,
-        &mut sc.out[column(0) * LANES..(column(0) + cols) * LANES],
-    );
-    for k in 1..=t {
-        // Active growth shifts and commitments this year.
-        sc.growth_shift.iter_mut().for_each(|x| *x = [0.0; LANES]);
-        let mut any_commit = false;
-        for a in active {
-            if k < a.from || k > a.to {
-                continue;
-            }
-            match &model.effects[a.effect].kind {
-                EffectKind::Growth { buyers, shift } => {
-                    for &b in buyers {
-                        for l in 0..LANES {
-                            sc.growth_shift[b][l] += d[*shift][l];
-                        }
-                    }
-                }
-                EffectKind::Commitment { .. } => any_commit = true,
-                _ => {}
-            }
-        }
-        // 2. Spend (a buyer whose spend reached 0 stays at 0).
-        for (b, buyer) in model.buyers.iter().enumerate() {
-            let (g, gs, eta) = (
-                &d[buyer.growth],
-                &sc.growth_shift[b],
-                &sc.eta[(k - 1) * nb + b],
-            );
-            let spend = &mut sc.spend[b];
-            let mut next = [0.0; LANES];
-            for l in 0..LANES {
-                let growth = 1.0 + g[l] + gs[l];
-                // max(0, growth), as a select (NaN gives 0 either way).
-                let growth = if growth > 0.0 { growth } else { 0.0 };
-                next[l] = spend[l] * (growth * eta[l]);
-            }
-            for l in 0..LANES {
-                spend[l] = if spend[l] == 0.0 { spend[l] } else { next[l] };
-            }
-        }
-        // 4. Inertia towards the slot's preferred mix (steps 1 and 3); a
-        // platform outside the buyer's list has preferred share 0. Buyers
-        // with no spend, or no defined preferred mix (whose row `compute`
-        // leaves at 0), keep their mix: their rate is 0, and
-        // `m * (1 - 0) + 0 * 0` is `m` exactly.
-        for (b, buyer) in model.buyers.iter().enumerate() {
-            let slot_id = e.prefs.scenario_slots[s * nb + b];
-            let ok = &sc.pi_ok[slot_id * t + k - 1];
-            let list = &e.prefs.platforms[b];
-            let slot = &e.prefs.slots[slot_id];
-            let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
-            let mut rate = [0.0; LANES];
-            let mut keep = [0.0; LANES];
-            let (lambda, spend) = (&d[buyer.agility], &sc.spend[b]);
-            for l in 0..LANES {
-                // ok is 1 or 0, lambda finite: lambda * ok is lambda or 0.
-                rate[l] = if spend[l] != 0.0 {
-                    lambda[l] * ok[l]
-                } else {
-                    0.0
-                };
-                keep[l] = 1.0 - rate[l];
-            }
-            let mix = &mut sc.mix[b * np..(b + 1) * np];
-            for &p in &e.support[b] {
-                let m = &mut mix[p];
-                for l in 0..LANES {
-                    m[l] *= keep[l];
-                }
-            }
-            for (&p, x) in list.iter().zip(pref) {
-                let m = &mut mix[p];
-                for l in 0..LANES {
-                    m[l] += rate[l] * x[l];
-                }
-            }
-        }
-        // 5. Commitment floors.
-        if any_commit {
-            // Only committed (buyer, platform) cells can hold a floor.
-            for &(b, p) in &e.committed {
-                sc.floor[b * np + p] = [0.0; LANES];
-                sc.has_floor[b] = [false; LANES];
-            }
-            for a in active {
-                if k < a.from || k > a.to {
-                    continue;
-                }
-                if let EffectKind::Commitment {
-                    buyer,
-                    platform,
-                    spend,
-                } = &model.effects[a.effect].kind
-                {
-                    for l in 0..LANES {
-                        if sc.spend[*buyer][l] > 0.0 {
-                            sc.floor[buyer * np + platform][l] +=
-                                d[*spend][l] / sc.spend[*buyer][l];
-                            sc.has_floor[*buyer][l] = true;
-                        }
-                    }
-                }
-            }
-            for b in 0..nb {
-                if sc.has_floor[b].iter().any(|&x| x) {
-                    apply_floors_lanes(
-                        &mut sc.mix[b * np..(b + 1) * np],
-                        &sc.floor[b * np..(b + 1) * np],
-                        &e.support[b],
-                        &sc.has_floor[b],
-                        &mut sc.floored,
-                    );
-                }
-            }
-        }
-        write_year(
-            &sc.spend,
-            &sc.mix,
-            &e.holders,
-            &mut sc.platform_spend,
-            &mut sc.out[column(k) * LANES..(column(k) + cols) * LANES],
-        );
-    }
-}
-
-/// [`super::apply_floors`] on every lane where `active`, the lanes
-/// iterating together: a lane whose pass changed nothing is done (its `c`
-/// frozen), and the passes stop when every lane is. Only the platforms in
-/// `support` are visited: elsewhere mix and floor are 0, which changes
-/// none of the sums and is never floored. Per lane, the same arithmetic in
-/// the same order as the one-lane version (tested).
-fn apply_floors_lanes(
-    mix: &mut [Lane],
-    floor: &[Lane],
-    support: &[usize],
-    active: &[bool; LANES],
-    floored: &mut [[bool; LANES]],
-) {
-    let mut fsum = [-0.0; LANES];
-    for &p in support {
-        for l in 0..LANES {
-            fsum[l] += floor[p][l];
-        }
-    }
-    // Lanes still iterating; lanes whose mix becomes the normalised floors.
-    let mut open = [false; LANES];
-    let mut normalise = [false; LANES];
-    for l in 0..LANES {
-        open[l] = active[l] && fsum[l] > 0.0 && fsum[l] < 1.0;
-        normalise[l] = active[l] && fsum[l] >= 1.0;
-    }
-    let iterating = open;
-    floored.iter_mut().for_each(|x| *x = [false; LANES]);
-    let mut c = [1.0; LANES];
-    for _ in 0..=mix.len() {
-        if !open.iter().any(|&x| x) {
-            break;
-        }
-        let (mut fixed, mut free) = ([0.0; LANES], [0.0; LANES]);
-        for &p in support {
-            for l in 0..LANES {
-                if floored[p][l] {
-                    fixed[l] += floor[p][l];
-                } else {
-                    free[l] += mix[p][l];
-                }
-            }
-        }
-        for l in 0..LANES {
-            if !open[l] {
-                continue;
-            }
-            if free[l] <= 0.0 {
-                // Every share floored yet the floors sum below 1 (only
-                // through rounding): normalise the floors.
-                open[l] = false;
-                normalise[l] = true;
-                continue;
-            }
-            c[l] = ((1.0 - fixed[l]) / free[l]).min(1.0);
-            let mut changed = false;
-            for &p in support {
-                if !floored[p][l] && c[l] * mix[p][l] < floor[p][l] {
-                    floored[p][l] = true;
-                    changed = true;
-                }
-            }
-            open[l] = changed;
-        }
-    }
-    for &p in support {
-        for l in 0..LANES {
-            if normalise[l] {
-                mix[p][l] = floor[p][l] / fsum[l];
-            } else if iterating[l] {
-                mix[p][l] = if floored[p][l] {
-                    floor[p][l]
-                } else {
-                    c[l] * mix[p][l]
-                };
-            }
-        }
-    }
-}
-
-/// Step 6: platform spend, market and shares of one year, into `out`
-/// (`[platform shares..., market][lane]`). A buyer with no spend adds
-/// `0 x mix = 0` (mixes are finite).
-fn write_year(
-    spend: &[Lane],
-    mix: &[Lane],
-    holders: &[Vec<usize>],
-    platform_spend: &mut [Lane],
-    out: &mut [f32],
-) {
-    let np = platform_spend.len();
-    for (p, ps) in platform_spend.iter_mut().enumerate() {
-        // Buyers in order, as a sum from 0 (a buyer that cannot hold the
-        // platform would add exactly 0).
-        let mut acc = [0.0; LANES];
-        for &b in &holders[p] {
-            let (s, m) = (&spend[b], &mix[b * np + p]);
-            for l in 0..LANES {
-                acc[l] += s[l] * m[l];
-            }
-        }
-        *ps = acc;
-    }
-    let mut market = [-0.0; LANES];
-    for ps in platform_spend.iter() {
-        for l in 0..LANES {
-            market[l] += ps[l];
-        }
-    }
-    let mut inv = [0.0; LANES];
-    for l in 0..LANES {
-        inv[l] = if market[l] > 0.0 {
-            1.0 / market[l]
-        } else {
-            0.0
-        };
-    }
-    for (o, ps) in out.chunks_exact_mut(LANES).zip(platform_spend.iter()) {
-        for l in 0..LANES {
-            o[l] = (ps[l] * inv[l]) as f32;
-        }
-    }
-    for l in 0..LANES {
-        out[np * LANES + l] = market[l] as f32;
+    match e.isa {
+        // SAFETY: the caller's contract; `Isa::Avx2` is only ever chosen by
+        // `Isa::detect` on a processor with AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2::run_chunk(e, offset, chunk, n, out, sc, clamps) },
+        // SAFETY: the caller's contract.
+        Isa::Portable => unsafe { portable::run_chunk(e, offset, chunk, n, out, sc, clamps) },
     }
 }
 
@@ -447,7 +552,7 @@ mod tests {
                 }
             }
             let all: Vec<usize> = (0..np).collect();
-            apply_floors_lanes(
+            portable::apply_floors_lanes(
                 &mut mix,
                 &floor,
                 &all,

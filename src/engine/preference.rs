@@ -174,7 +174,8 @@ impl Preferences {
     /// `ok[slot * T + k - 1]` 1 where year `k`'s softmax is defined and 0
     /// where it is not (if not,
     /// the mix stays as it was). `a` is scratch for the price-performance
-    /// paths.
+    /// paths. (Inlined into each compiled copy of the kernel.)
+    #[inline(always)]
     pub fn compute(
         &self,
         model: &Model,
@@ -279,12 +280,14 @@ impl Preferences {
                 for l in 0..LANES {
                     let defined = total[l] > 0.0 && total[l].is_finite();
                     fine[l] = if defined { 1.0 } else { 0.0 };
-                    inv[l] = if defined { 1.0 / total[l] } else { 0.0 };
+                    let r = 1.0 / total[l];
+                    inv[l] = if defined { r } else { 0.0 };
                 }
                 for x in row.iter_mut() {
                     for l in 0..LANES {
                         // (0 * NaN would be NaN: select, not multiply.)
-                        x[l] = if fine[l] == 1.0 { x[l] * inv[l] } else { 0.0 };
+                        let y = x[l] * inv[l];
+                        x[l] = if fine[l] == 1.0 { y } else { 0.0 };
                     }
                 }
             }

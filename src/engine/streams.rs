@@ -10,13 +10,10 @@
 //!   network over the next power of two, cycle-walking into `[0, N)`
 //!   (Black & Rogaway 2002), so no permutation is stored. Fewer than two
 //!   rounds of the network per stratum on average.
-//! - Shocks: future `i` seeds one `Xoshiro256PlusPlus` from (seed, i).
+//! - Shocks: future `i` seeds one Xoshiro256++ from a key of (seed, i).
 
 // `apply_lanes` indexes two fixed-size arrays with one index.
 #![allow(clippy::needless_range_loop)]
-
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::SeedableRng;
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -73,9 +70,10 @@ pub mod tag {
     pub const SHOCK: u64 = 3;
 }
 
-/// The shock generator of future `i`.
-pub fn shock_rng(seed: u64, i: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(key(&[seed, tag::SHOCK, i]))
+/// The key of future `i`'s shock generator (see [`super::shocks`]).
+#[inline]
+pub fn shock_key(seed: u64, i: u64) -> u64 {
+    key(&[seed, tag::SHOCK, i])
 }
 
 /// A keyed pseudo-random permutation of `[0, n)`: an alternating
@@ -113,7 +111,7 @@ impl Permutation {
     }
 
     /// One pass through the network.
-    #[inline]
+    #[inline(always)]
     fn round_trip(&self, x: u64) -> u64 {
         let lo_mask = (1u64 << self.lo_bits) - 1;
         let (mut hi, mut lo) = (x >> self.lo_bits, x & lo_mask);
@@ -128,7 +126,7 @@ impl Permutation {
     /// [`Permutation::apply`] of `L` indices: one pass through the network
     /// for all of them (independent chains, which the processor overlaps),
     /// then further passes only where a value fell outside `[0, n)`.
-    #[inline]
+    #[inline(always)]
     pub fn apply_lanes<const L: usize>(&self, i: &[u64; L]) -> [u64; L] {
         let mut x = [0u64; L];
         for l in 0..L {
