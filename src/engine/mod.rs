@@ -288,7 +288,7 @@ impl Engine<'_> {
         let years = self.horizon + 1;
         let columns = self.n_platforms + 1;
         let per_future = self.n_scenarios * years * columns;
-        let mut data = vec![0f32; n * per_future];
+        let mut data: Vec<f32> = crate::hugepages::zeroed_vec(n * per_future);
         let n_priors = self.model.priors.len();
         let out = SharedOut(data.as_mut_ptr());
         let out = &out;

@@ -88,11 +88,12 @@ pub fn views(model: &Model, scenarios: &[Scenario]) -> Vec<View> {
     out
 }
 
-/// One sorted column of values with its moments.
+/// One sorted column of values with its moments. The sorted values are
+/// owned, or borrowed from an arena shared by a run's columns.
 #[derive(Debug, Clone)]
-pub struct Column {
+pub struct Column<'a> {
     /// Values in ascending order.
-    pub sorted: Vec<f32>,
+    pub sorted: Cow<'a, [f32]>,
     /// The order keys of every [`INDEX_STEP`]-th sorted value: a search
     /// index small enough to stay in cache, so that counting the values
     /// up to `x` costs a few cache misses rather than one per halving.
@@ -103,26 +104,45 @@ pub struct Column {
     pub var: f64,
 }
 
-impl Column {
+impl Column<'static> {
     /// Sorts the values and computes their moments (two-pass variance).
-    pub fn new(values: Vec<f32>) -> Column {
+    pub fn new(values: Vec<f32>) -> Column<'static> {
         Column::from_slice(&values)
     }
 
     /// [`Column::new`] on a borrowed slice: the sorted copy is the only
     /// allocation.
-    pub fn from_slice(values: &[f32]) -> Column {
+    pub fn from_slice(values: &[f32]) -> Column<'static> {
+        let mut sorted = vec![0.0; values.len()];
+        let (index, mean, var) = {
+            let c = Column::sorted_into(values, &mut sorted);
+            (c.index, c.mean, c.var)
+        };
+        Column {
+            sorted: Cow::Owned(sorted),
+            index,
+            mean,
+            var,
+        }
+    }
+}
+
+impl<'a> Column<'a> {
+    /// [`Column::new`] with the sorted values written to `dst` (as long as
+    /// `values`), which the column then borrows.
+    pub fn sorted_into(values: &[f32], dst: &'a mut [f32]) -> Column<'a> {
         let n = values.len().max(1) as f64;
         let mean = sum_f64(values, |x| x) / n;
         let var = sum_f64(values, |x| (x - mean) * (x - mean)) / n;
-        let sorted = sorted_f32(values.iter().copied());
+        sort_f32_into(values, dst);
+        let sorted: &'a [f32] = dst;
         Column {
             index: sorted
                 .iter()
                 .step_by(INDEX_STEP)
                 .map(|&v| ordered_bits(v))
                 .collect(),
-            sorted,
+            sorted: Cow::Borrowed(sorted),
             mean,
             var,
         }
@@ -202,16 +222,17 @@ pub struct Stats {
     pub q: [f64; 5],
 }
 
-/// The values in the float total order (as `total_cmp`): an LSD radix sort
+/// `values` in the float total order (as `total_cmp`), written to `dst`
+/// (as long as `values`): an LSD radix sort
 /// on the order-preserving bit patterns, three passes of 11, 11 and 10 bits
 /// (the three histograms, 24 KB, stay in the first-level cache, and are
 /// counted in one pass); a pass whose digit is the same for every value is
 /// skipped.
-pub fn sorted_f32(values: impl ExactSizeIterator<Item = f32>) -> Vec<f32> {
+pub fn sort_f32_into(values: &[f32], dst: &mut [f32]) {
     const BITS: u32 = 11;
     const BUCKETS: usize = 1 << BITS;
     const MASK: u32 = (1 << BITS) - 1;
-    let mut keys: Vec<u32> = values.map(ordered_bits).collect();
+    let mut keys: Vec<u32> = values.iter().map(|&v| ordered_bits(v)).collect();
     let n = keys.len();
     if n < 1024 {
         keys.sort_unstable();
@@ -248,8 +269,9 @@ pub fn sorted_f32(values: impl ExactSizeIterator<Item = f32>) -> Vec<f32> {
             std::mem::swap(&mut keys, &mut buf);
         }
     }
-    // Same size and alignment: collected in place.
-    keys.into_iter().map(from_ordered_bits).collect()
+    for (d, &k) in dst.iter_mut().zip(&keys) {
+        *d = from_ordered_bits(k);
+    }
 }
 
 /// Maps an `f32` to a `u32` whose order is the float's total order.
@@ -603,11 +625,19 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
     // deal's effects start) share one sorted column.
     let reps = identical_through(model, scenarios, years);
     let own = |x: usize| reps[(x / ns) % years][x / (years * ns)] == x / (years * ns);
-    let built: Vec<Column> = (0..raw.len())
-        .into_par_iter()
-        .filter(|&x| own(x))
-        .map(|x| Column::from_slice(&raw[x]))
-        .collect();
+    // The sorted copies share one arena (one allocation, advised to use
+    // huge pages: see `crate::hugepages`).
+    let owned: Vec<usize> = (0..raw.len()).filter(|&x| own(x)).collect();
+    let mut arena: Vec<f32> = crate::hugepages::zeroed_vec(owned.len() * n);
+    let built: Vec<Column> = if n == 0 {
+        owned.iter().map(|&x| Column::from_slice(&raw[x])).collect()
+    } else {
+        arena
+            .par_chunks_mut(n)
+            .zip(owned.par_iter())
+            .map(|(dst, &x)| Column::sorted_into(&raw[x], dst))
+            .collect()
+    };
     // Column x's sorted copy: its own, or its representative's.
     let mut slot = vec![0; raw.len()];
     let mut next = 0;
@@ -1045,7 +1075,7 @@ fn paired_stats_body(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) ->
 }
 
 /// The sorted column of `x - y` (in `f32`) of every pair.
-fn difference_columns(pairs: &[(&[f32], &[f32], f64)]) -> Vec<Column> {
+fn difference_columns(pairs: &[(&[f32], &[f32], f64)]) -> Vec<Column<'static>> {
     pairs
         .iter()
         .map(|&(x, y, _)| {
@@ -1157,7 +1187,8 @@ mod tests {
             .collect();
         let mut want = v.clone();
         want.sort_unstable_by(|a, b| a.total_cmp(b));
-        let got = sorted_f32(v.iter().copied());
+        let mut got = vec![0.0; v.len()];
+        sort_f32_into(&v, &mut got);
         assert!(got
             .iter()
             .zip(&want)
