@@ -7,9 +7,15 @@
 //! speed: the loops over lanes compile to vector instructions, and the
 //! bookkeeping (effect lists, slot lookups, index arithmetic) is paid once
 //! per batch instead of once per future. The integer parts of the prior
-//! draws (stream hashing, the LHS permutation) and the shocks (rejection
-//! sampling) run lane by lane; the commitment floors iterate all lanes
-//! together until the last one settles.
+//! draws (stream hashing, the LHS permutation) run lane by lane; the shocks
+//! run all lanes together except the ziggurat's rare slow path
+//! ([`super::shocks`]); the commitment floors iterate all lanes together
+//! until the last one settles.
+//!
+//! The kernel is compiled twice (see [`run_chunk`]): portable x86-64 code,
+//! and AVX2 code chosen at run time where the processor has it. Both use
+//! the same IEEE operations in the same order, without fused multiply-add,
+//! so their results are the same bits (tested).
 
 // Loops run over lanes and platforms with one index into several arrays.
 #![allow(clippy::needless_range_loop)]
@@ -20,7 +26,9 @@ use crate::fastmath;
 use crate::model::EffectKind;
 use std::ops::Range;
 
-/// Futures simulated together.
+/// Futures simulated together. (16 needed a fifth fewer instructions than
+/// 8; 32 saved 7% more but measured no faster, its working memory
+/// outgrowing the first-level cache.)
 pub const LANES: usize = 16;
 
 /// One value per future of a batch.

@@ -70,7 +70,7 @@ pub mod tag {
     pub const SHOCK: u64 = 3;
 }
 
-/// The key of future `i`'s shock generator (see [`super::shocks`]).
+/// The key of future `i`'s shock generator (the engine's `shocks` module).
 #[inline]
 pub fn shock_key(seed: u64, i: u64) -> u64 {
     key(&[seed, tag::SHOCK, i])
