@@ -127,7 +127,9 @@ macro_rules! kernel_functions {
                     // SAFETY: `col * n + start + count <= per_future * n`
                     // (`col < per_future`, `start + count <= n`), and only
                     // this chunk writes futures `start..start + count`.
-                    let dst = unsafe { std::slice::from_raw_parts_mut(out.add(col * n + start), count) };
+                    let dst = unsafe {
+                        std::slice::from_raw_parts_mut(out.add(col * n + start), count)
+                    };
                     dst.copy_from_slice(&lanes[..count]);
                 }
             }

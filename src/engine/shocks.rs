@@ -48,17 +48,7 @@ impl ShockLanes {
         let [s0, s1, s2, s3] = &mut self.s;
         let mut out = [0u64; LANES];
         for l in 0..LANES {
-            out[l] = s0[l]
-                .wrapping_add(s3[l])
-                .rotate_left(23)
-                .wrapping_add(s0[l]);
-            let t = s1[l] << 17;
-            s2[l] ^= s0[l];
-            s3[l] ^= s1[l];
-            s1[l] ^= s2[l];
-            s0[l] ^= s3[l];
-            s2[l] ^= t;
-            s3[l] = s3[l].rotate_left(45);
+            out[l] = xoshiro_step(&mut s0[l], &mut s1[l], &mut s2[l], &mut s3[l]);
         }
         out
     }
@@ -66,18 +56,7 @@ impl ShockLanes {
     /// The next output of lane `l`'s generator alone.
     fn next_lane(&mut self, l: usize) -> u64 {
         let [s0, s1, s2, s3] = &mut self.s;
-        let out = s0[l]
-            .wrapping_add(s3[l])
-            .rotate_left(23)
-            .wrapping_add(s0[l]);
-        let t = s1[l] << 17;
-        s2[l] ^= s0[l];
-        s3[l] ^= s1[l];
-        s1[l] ^= s2[l];
-        s0[l] ^= s3[l];
-        s2[l] ^= t;
-        s3[l] = s3[l].rotate_left(45);
-        out
+        xoshiro_step(&mut s0[l], &mut s1[l], &mut s2[l], &mut s3[l])
     }
 
     /// One standard normal per lane.
@@ -146,6 +125,21 @@ impl ShockLanes {
         let fraction = self.next_lane(l) >> 12;
         f64::from_bits(fraction | (1023u64 << 52)) - (1.0 - f64::EPSILON / 2.0)
     }
+}
+
+/// One Xoshiro256++ step on the state words `s0..s3`: its output, and the
+/// state advanced (Blackman & Vigna; as rand's `Xoshiro256PlusPlus`).
+#[inline(always)]
+fn xoshiro_step(s0: &mut u64, s1: &mut u64, s2: &mut u64, s3: &mut u64) -> u64 {
+    let out = s0.wrapping_add(*s3).rotate_left(23).wrapping_add(*s0);
+    let t = *s1 << 17;
+    *s2 ^= *s0;
+    *s3 ^= *s1;
+    *s1 ^= *s2;
+    *s0 ^= *s3;
+    *s2 ^= t;
+    *s3 = s3.rotate_left(45);
+    out
 }
 
 /// The ziggurat layer (8 low bits) and the symmetric uniform in [-1, 1)
