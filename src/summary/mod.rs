@@ -223,11 +223,11 @@ pub struct Stats {
 }
 
 /// `values` in the float total order (as `total_cmp`), written to `dst`
-/// (as long as `values`): an LSD radix sort
-/// on the order-preserving bit patterns, three passes of 11, 11 and 10 bits
-/// (the three histograms, 24 KB, stay in the first-level cache, and are
-/// counted in one pass); a pass whose digit is the same for every value is
-/// skipped.
+/// (as long as `values`): an LSD radix sort on the order-preserving bit
+/// patterns, three passes of 11, 11 and 10 bits (the three histograms,
+/// 24 KB, stay in the first-level cache, and are counted in one pass); a
+/// pass whose digit is the same for every value is skipped. Fewer than
+/// 1,024 values are sorted by comparison.
 pub fn sort_f32_into(values: &[f32], dst: &mut [f32]) {
     const BITS: u32 = 11;
     const BUCKETS: usize = 1 << BITS;
@@ -1168,31 +1168,38 @@ mod tests {
         assert_eq!(mean, mixture_stats(&parts).mean);
     }
 
+    /// Wide ranges with signed zeros and extremes (every pass runs), a
+    /// narrow range (the top digit is constant: that pass is skipped), and
+    /// a short column (sorted by comparison).
     #[test]
     fn radix_sort_matches_total_cmp_sort() {
         let mut x: u64 = 12345;
-        let v: Vec<f32> = (0..5000)
-            .map(|i| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let f = ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 1e3;
-                match i % 97 {
-                    0 => -0.0,
-                    1 => 0.0,
-                    2 => f32::MAX,
-                    _ => f,
-                }
-            })
-            .collect();
-        let mut want = v.clone();
-        want.sort_unstable_by(|a, b| a.total_cmp(b));
-        let mut got = vec![0.0; v.len()];
-        sort_f32_into(&v, &mut got);
-        assert!(got
-            .iter()
-            .zip(&want)
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        for (n, scale, offset) in [(5000, 1e3f32, -0.5f32), (5000, 0.5, 2.0), (700, 1e3, -0.5)] {
+            let v: Vec<f32> = (0..n)
+                .map(|i| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let f = ((x >> 40) as f32 / (1u64 << 24) as f32 + offset) * scale;
+                    match (i % 97, offset < 0.0) {
+                        (0, true) => -0.0,
+                        (1, true) => 0.0,
+                        (2, true) => f32::MAX,
+                        _ => f,
+                    }
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable_by(|a, b| a.total_cmp(b));
+            let mut got = vec![0.0; v.len()];
+            sort_f32_into(&v, &mut got);
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "n {n}, scale {scale}"
+            );
+        }
     }
 
     #[test]
