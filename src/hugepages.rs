@@ -20,7 +20,7 @@ pub fn zeroed_vec<T: Copy + Default>(len: usize) -> Vec<T> {
 }
 
 /// Advises the kernel that `v`'s memory may use huge pages.
-pub fn advise<T>(v: &mut [T]) {
+fn advise<T>(v: &mut [T]) {
     let len = std::mem::size_of_val(v);
     if len < MIN_BYTES {
         return;

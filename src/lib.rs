@@ -20,3 +20,5 @@ pub mod prior;
 pub mod report;
 pub mod scenario;
 pub mod summary;
+#[cfg(test)]
+mod test_util;

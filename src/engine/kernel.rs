@@ -21,7 +21,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::shocks::ShockLanes;
-use super::{streams, Active, Engine};
+use super::{streams, Active, Block, Engine};
 use crate::fastmath;
 use crate::model::EffectKind;
 use std::ops::Range;
@@ -102,26 +102,23 @@ impl Scratch {
 /// copy, or nothing for the portable one.
 macro_rules! kernel_functions {
     ($(#[$feature:meta])*) => {
-        /// Simulates futures `chunk` of a block of `n` futures whose first is
-        /// future `offset` of the run, writing each (scenario, year, column)
-        /// value of future `i` to `out[col * n + i]`.
+        /// Simulates futures `chunk` of `block` into it.
         ///
         /// # Safety
-        /// `out` must be valid for `per_future * n` writes, and no one else
-        /// may write the positions of futures `chunk` meanwhile.
+        /// `block.out` must be valid for `per_future * block.n` writes, and
+        /// no one else may write the positions of futures `chunk` meanwhile.
         $(#[$feature])*
         pub unsafe fn run_chunk(
             e: &Engine<'_>,
-            offset: usize,
+            block: &Block,
             chunk: Range<usize>,
-            n: usize,
-            out: *mut f32,
             sc: &mut Scratch,
             clamps: &mut [u64],
         ) {
+            let (n, out) = (block.n, block.out);
             for start in chunk.clone().step_by(LANES) {
                 let count = LANES.min(chunk.end - start);
-                simulate_batch(e, offset + start, count, sc, clamps);
+                simulate_batch(e, block.offset + start, count, sc, clamps);
                 // Transpose: each column gets `count` consecutive futures.
                 for (col, lanes) in sc.out.chunks_exact(LANES).enumerate() {
                     // SAFETY: `col * n + start + count <= per_future * n`
@@ -469,7 +466,8 @@ mod avx2 {
     kernel_functions!(#[target_feature(enable = "avx2")]);
 }
 
-/// Which compiled copy of the kernel a run uses.
+/// Which compiled copy of a vectorised function to run (the kernel here,
+/// the impact passes in `summary`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
     /// Portable code.
@@ -480,7 +478,7 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// The widest kernel this processor runs.
+    /// The widest copy this processor runs.
     pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -490,17 +488,15 @@ impl Isa {
     }
 }
 
-/// Simulates futures `chunk` with the kernel `e.isa` names.
+/// Simulates futures `chunk` of `block` with the kernel `e.isa` names.
 ///
 /// # Safety
-/// As for the kernel's `run_chunk`: `out` valid for the block's writes, and
-/// the positions of futures `chunk` written by this call only.
-pub unsafe fn run_chunk(
+/// As for the kernel's `run_chunk`: `block.out` valid for the block's
+/// writes, and the positions of futures `chunk` written by this call only.
+pub(crate) unsafe fn run_chunk(
     e: &Engine<'_>,
-    offset: usize,
+    block: &Block,
     chunk: Range<usize>,
-    n: usize,
-    out: *mut f32,
     sc: &mut Scratch,
     clamps: &mut [u64],
 ) {
@@ -508,9 +504,9 @@ pub unsafe fn run_chunk(
         // SAFETY: the caller's contract; `Isa::Avx2` is only ever chosen by
         // `Isa::detect` on a processor with AVX2.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { avx2::run_chunk(e, offset, chunk, n, out, sc, clamps) },
+        Isa::Avx2 => unsafe { avx2::run_chunk(e, block, chunk, sc, clamps) },
         // SAFETY: the caller's contract.
-        Isa::Portable => unsafe { portable::run_chunk(e, offset, chunk, n, out, sc, clamps) },
+        Isa::Portable => unsafe { portable::run_chunk(e, block, chunk, sc, clamps) },
     }
 }
 
@@ -523,13 +519,8 @@ mod tests {
     /// inactive lanes.
     #[test]
     fn floors_in_lanes_match_one_lane() {
-        let mut x: u64 = 99;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::test_util::Lcg(99);
+        let mut next = || rng.next_f64();
         let np = 6;
         for round in 0..200 {
             let mut mix = vec![[0.0; LANES]; np];

@@ -16,7 +16,8 @@ mod ziggurat_tables;
 
 use crate::model::{EffectKind, Model, Sampling};
 use crate::scenario::Scenario;
-use kernel::{Isa, Lane, Scratch, LANES};
+pub use kernel::Isa;
+use kernel::{Lane, Scratch, LANES};
 use preference::Preferences;
 use rayon::prelude::*;
 use sampler::Sampler;
@@ -65,13 +66,20 @@ impl Paths {
     }
 }
 
-/// The output buffer, shared by the parallel chunks: each writes only its
-/// own futures' positions.
-struct SharedOut(*mut f32);
+/// Where a simulation writes: a block of `n` futures whose first is future
+/// `offset` of the run, value `col` of future `i` at `out[col * n + i]`.
+/// Shared by the parallel chunks, each of which writes only its own
+/// futures' positions.
+#[derive(Clone, Copy)]
+pub(crate) struct Block {
+    out: *mut f32,
+    n: usize,
+    offset: usize,
+}
 
 // SAFETY: chunks write disjoint sets of indices (their own futures), and
 // the buffer outlives the parallel loop that writes it.
-unsafe impl Sync for SharedOut {}
+unsafe impl Sync for Block {}
 
 /// An effect resolved for fast application in the inner loop.
 #[derive(Debug, Clone)]
@@ -290,8 +298,12 @@ impl Engine<'_> {
         let per_future = self.n_scenarios * years * columns;
         let mut data: Vec<f32> = crate::hugepages::zeroed_vec(n * per_future);
         let n_priors = self.model.priors.len();
-        let out = SharedOut(data.as_mut_ptr());
-        let out = &out;
+        let block = Block {
+            out: data.as_mut_ptr(),
+            n,
+            offset,
+        };
+        let block = &block;
         let chunk_clamps: Vec<Vec<u64>> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
@@ -301,17 +313,7 @@ impl Engine<'_> {
                 // SAFETY: `data` holds `per_future * n` values and outlives
                 // this loop; chunks are disjoint, so only this call writes
                 // the positions of futures `chunk`.
-                unsafe {
-                    kernel::run_chunk(
-                        self,
-                        offset,
-                        chunk.clone(),
-                        n,
-                        out.0,
-                        &mut scratch,
-                        &mut clamps,
-                    )
-                };
+                unsafe { kernel::run_chunk(self, block, chunk.clone(), &mut scratch, &mut clamps) };
                 progress(chunk.len());
                 clamps
             })

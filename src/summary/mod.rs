@@ -12,7 +12,7 @@
 
 pub mod stream;
 
-use crate::engine::Paths;
+use crate::engine::{Isa, Paths};
 use crate::model::{Model, Series};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -255,15 +255,14 @@ pub fn sort_f32_into(values: &[f32], dst: &mut [f32]) {
                 total += m;
             }
             let shift = BITS * d as u32;
-            let out = &mut buf[..n];
             for &k in &keys {
                 let digit = ((k >> shift) & MASK) as usize;
                 let at = counts[digit] as usize;
                 // SAFETY: `counts[digit]` starts at the number of keys with
                 // a smaller digit and is incremented once per key with this
                 // digit, so it stays below the number of keys with a digit
-                // <= this one, which is at most `n`.
-                unsafe { *out.get_unchecked_mut(at) = k };
+                // <= this one, which is at most `n = buf.len()`.
+                unsafe { *buf.get_unchecked_mut(at) = k };
                 counts[digit] += 1;
             }
             std::mem::swap(&mut keys, &mut buf);
@@ -909,12 +908,12 @@ struct PairedScratch {
 /// AVX2 where the processor has it, and portably. The same IEEE operations
 /// in the same order (no fused multiply-add), so the same results.
 fn paired_stats(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) -> (f64, [f64; 3]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2 (checked just above).
-        return unsafe { paired_stats_avx2(pairs, sc) };
+    match Isa::detect() {
+        // SAFETY: `Isa::detect` chooses AVX2 only on a processor with it.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { paired_stats_avx2(pairs, sc) },
+        Isa::Portable => paired_stats_body(pairs, sc),
     }
-    paired_stats_body(pairs, sc)
 }
 
 /// [`paired_stats`] compiled for AVX2.
@@ -1123,13 +1122,8 @@ mod tests {
     /// differences with ties, a heavy zero and a long tail.
     #[test]
     fn paired_stats_match_sorting() {
-        let mut x: u64 = 7;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 40) as f32 / (1u64 << 24) as f32
-        };
+        let mut rng = crate::test_util::Lcg(7);
+        let mut next = || rng.next_f32();
         let cols: Vec<(Vec<f32>, Vec<f32>)> = (0..5)
             .map(|p| {
                 let a: Vec<f32> = (0..3000).map(|_| next()).collect();
@@ -1173,14 +1167,11 @@ mod tests {
     /// a short column (sorted by comparison).
     #[test]
     fn radix_sort_matches_total_cmp_sort() {
-        let mut x: u64 = 12345;
+        let mut rng = crate::test_util::Lcg(12345);
         for (n, scale, offset) in [(5000, 1e3f32, -0.5f32), (5000, 0.5, 2.0), (700, 1e3, -0.5)] {
             let v: Vec<f32> = (0..n)
                 .map(|i| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    let f = ((x >> 40) as f32 / (1u64 << 24) as f32 + offset) * scale;
+                    let f = (rng.next_f32() + offset) * scale;
                     match (i % 97, offset < 0.0) {
                         (0, true) => -0.0,
                         (1, true) => 0.0,
