@@ -610,107 +610,289 @@ fn merged_members(view: &View, reps: &[Vec<usize>], k: usize) -> Vec<(usize, f64
 }
 
 /// Summarises the paths.
+///
+/// The work is done cell by cell, a cell being one (year, series): its
+/// columns (one per scenario, 40 KB each at 10,000 futures) are sorted
+/// into memory the thread reuses, and every view's statistics, threshold,
+/// deal impact and horizon histogram that reads that cell is computed
+/// while they are in cache. Only then does the thread move on. (Computed
+/// view by view instead, a run streamed every sorted column from memory
+/// once per mixture view.) The results are put back in the tables' order.
 pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summary {
     let views = views(model, scenarios);
     let series = model.series();
-    let years = paths.years;
-    let n = paths.futures;
-    let ns = series.len();
-
-    // The columns per (scenario, year, series), and sorted copies.
-    let raw = series_columns(model, paths, &series);
-    let raw_col = |s: usize, k: usize, j: usize| -> &[f32] { &raw[(s * years + k) * ns + j] };
+    let (years, ns) = (paths.years, series.len());
     // Scenarios identical through a year (the base year, years before any
     // deal's effects start) share one sorted column.
     let reps = identical_through(model, scenarios, years);
-    let own = |x: usize| reps[(x / ns) % years][x / (years * ns)] == x / (years * ns);
-    // The sorted copies share one arena (one allocation, advised to use
-    // huge pages: see `crate::hugepages`).
-    let owned: Vec<usize> = (0..raw.len()).filter(|&x| own(x)).collect();
-    let mut arena: Vec<f32> = crate::hugepages::zeroed_vec(owned.len() * n);
-    let built: Vec<Column> = if n == 0 {
-        owned.iter().map(|&x| Column::from_slice(&raw[x])).collect()
-    } else {
-        arena
-            .par_chunks_mut(n)
-            .zip(owned.par_iter())
-            .map(|(dst, &x)| Column::sorted_into(&raw[x], dst))
-            .collect()
-    };
-    // Column x's sorted copy: its own, or its representative's.
-    let mut slot = vec![0; raw.len()];
-    let mut next = 0;
-    for x in 0..raw.len() {
-        let (s, k, j) = (x / (years * ns), (x / ns) % years, x % ns);
-        slot[x] = if own(x) {
-            next += 1;
-            next - 1
-        } else {
-            slot[(reps[k][s] * years + k) * ns + j]
-        };
+    let mut impact_plans = Vec::new();
+    for (d, deal) in model.deals.iter().enumerate() {
+        for o in 0..deal.outcomes.len() {
+            if o == deal.baseline {
+                continue;
+            }
+            let pairs = impact_pairs(model, scenarios, d, o);
+            if !pairs.is_empty() {
+                impact_plans.push(ImpactPlan {
+                    deal: d,
+                    outcome: o,
+                    pairs,
+                });
+            }
+        }
     }
-    let col = |s: usize, k: usize, j: usize| -> &Column { &built[slot[(s * years + k) * ns + j]] };
-    let parts_of = |view: &View, k: usize, j: usize| -> Vec<(&Column, f64)> {
-        merged_members(view, &reps, k)
-            .into_iter()
-            .map(|(s, w)| (col(s, k, j), w))
-            .collect()
+    let plan = CellPlan {
+        model,
+        paths,
+        views: &views,
+        series: &series,
+        reps: &reps,
+        impacts: &impact_plans,
+        horizon_years: horizon_years(model),
     };
-
-    let rows = summary_rows(model, &views, &series, years, &|view, k, j| {
-        mixture_stats_of(&parts_of(view, k, j), view.members.len() > 1)
-    });
-
-    let nt = model.thresholds.len();
-    let thresholds: Vec<ThresholdRow> = (0..views.len() * nt)
+    let cells: Vec<Cell> = (0..years * ns)
         .into_par_iter()
-        .map(|x| {
-            let (v, t) = (x / nt, x % nt);
-            let th = &model.thresholds[t];
-            let k = (th.year - model.start_year) as usize;
-            let j = series_index(&series, th.series);
-            // Per future, the weight of the view's scenarios past the level
-            // (members in order, from -0.0 as an iterator's sum starts).
-            let mut hits = vec![-0.0; n];
-            for &(s, w) in &views[v].members {
-                for (h, &x) in hits.iter_mut().zip(raw_col(s, k, j)) {
-                    let x = x as f64;
-                    let hit = if th.above { x > th.level } else { x < th.level };
-                    *h += if hit { w } else { 0.0 };
-                }
-            }
-            let p = hits.iter().sum::<f64>() / n as f64;
-            let var = hits.iter().map(|h| (h - p).powi(2)).sum::<f64>() / n as f64;
-            ThresholdRow {
-                view: v,
-                threshold: t,
-                probability: p,
-                se: (var / n as f64).sqrt(),
-            }
-        })
+        .map_init(CellScratch::default, |sc, x| plan.cell(x / ns, x % ns, sc))
         .collect();
 
-    let impact = impacts(model, scenarios, years, &series, &raw_col, &reps);
-
-    let horizon = horizon_rows(
-        model,
-        &views,
-        &series,
-        &|v, k, j| {
-            let parts = parts_of(&views[v], k, j);
-            (
-                mixture_quantile(&parts, 0.005),
-                mixture_quantile(&parts, 0.995),
-            )
-        },
-        &|v, k, j, a, z| mass(&parts_of(&views[v], k, j), a as f32, z as f32, false),
-    );
+    let mut rows = Vec::with_capacity(views.len() * cells.len());
+    for v in 0..views.len() {
+        for (x, cell) in cells.iter().enumerate() {
+            rows.push(SummaryRow {
+                view: v,
+                year: model.start_year + (x / ns) as i32,
+                series: series[x % ns],
+                stats: cell.stats[v],
+            });
+        }
+    }
+    let mut cells = cells;
+    let mut thresholds: Vec<(usize, ThresholdRow)> = Vec::new();
+    let mut impact: Vec<(usize, ImpactRow)> = Vec::new();
+    let mut horizon: Vec<(usize, Vec<HorizonRow>)> = Vec::new();
+    for cell in &mut cells {
+        thresholds.append(&mut cell.thresholds);
+        impact.append(&mut cell.impact);
+        horizon.append(&mut cell.horizon);
+    }
+    // Back in the tables' order: each entry carries its position.
+    thresholds.sort_by_key(|e| e.0);
+    impact.sort_by_key(|e| e.0);
+    horizon.sort_by_key(|e| e.0);
     Summary {
         views,
         rows,
-        thresholds,
-        impact,
-        horizon,
+        thresholds: thresholds.into_iter().map(|e| e.1).collect(),
+        impact: impact.into_iter().map(|e| e.1).collect(),
+        horizon: horizon.into_iter().flat_map(|e| e.1).collect(),
+    }
+}
+
+/// What [`summarise`] computes for one cell, each table row with its
+/// position in its table.
+struct Cell {
+    /// Per view.
+    stats: Vec<Stats>,
+    thresholds: Vec<(usize, ThresholdRow)>,
+    impact: Vec<(usize, ImpactRow)>,
+    /// Horizon histograms, by position in focus-series x year order.
+    horizon: Vec<(usize, Vec<HorizonRow>)>,
+}
+
+/// A thread's reusable memory for [`CellPlan::cell`].
+#[derive(Default)]
+struct CellScratch {
+    /// A group's column per scenario, and the `f64` sum behind one.
+    groups: Vec<f32>,
+    sum: Vec<f64>,
+    /// Sorted columns, one slot per scenario.
+    sorted: Vec<f32>,
+    paired: PairedScratch,
+}
+
+/// A deal outcome whose impact is reported, with its
+/// [`impact_pairs`].
+struct ImpactPlan {
+    deal: usize,
+    outcome: usize,
+    pairs: Vec<(usize, usize, f64)>,
+}
+
+/// Everything a cell's computation reads.
+struct CellPlan<'a> {
+    model: &'a Model,
+    paths: &'a Paths,
+    views: &'a [View],
+    series: &'a [Series],
+    reps: &'a [Vec<usize>],
+    /// Each deal outcome with an impact, in table order.
+    impacts: &'a [ImpactPlan],
+    horizon_years: Vec<i32>,
+}
+
+impl CellPlan<'_> {
+    /// The summaries of year index `k` and series `j`.
+    fn cell(&self, k: usize, j: usize, sc: &mut CellScratch) -> Cell {
+        let (model, paths, views, reps) = (self.model, self.paths, self.views, self.reps);
+        let (n, n_sc) = (paths.futures, paths.scenarios);
+        let (years, ns) = (paths.years, self.series.len());
+        let CellScratch {
+            groups,
+            sum,
+            sorted,
+            paired,
+        } = sc;
+        // A group's column is the sum of its members' (in `f64`, then
+        // rounded to `f32` like every stored value).
+        if let Series::Group(g) = self.series[j] {
+            groups.resize(n_sc * n, 0.0);
+            for (s, dst) in groups.chunks_exact_mut(n.max(1)).enumerate() {
+                group_column_into(model, paths, g, s, k, sum, dst);
+            }
+        }
+        let groups: &[f32] = groups;
+        let raw = |s: usize| -> &[f32] {
+            match self.series[j] {
+                Series::Platform(p) => paths.column(s, k, p),
+                Series::Market => paths.column(s, k, paths.columns - 1),
+                Series::Group(_) => &groups[s * n..(s + 1) * n],
+            }
+        };
+        sorted.resize(n_sc * n, 0.0);
+        let mut rest: &mut [f32] = sorted;
+        let mut own: Vec<Option<Column>> = Vec::with_capacity(n_sc);
+        for (s, &r) in reps[k].iter().enumerate() {
+            let (dst, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            rest = tail;
+            own.push((r == s).then(|| Column::sorted_into(raw(s), dst)));
+        }
+        let col = |s: usize| -> &Column {
+            own[reps[k][s]]
+                .as_ref()
+                .expect("a scenario's representative has its own column")
+        };
+        let parts_of = |view: &View| -> Vec<(&Column, f64)> {
+            merged_members(view, reps, k)
+                .into_iter()
+                .map(|(s, w)| (col(s), w))
+                .collect()
+        };
+        let stats = views
+            .iter()
+            .map(|view| mixture_stats_of(&parts_of(view), view.members.len() > 1))
+            .collect();
+
+        let year = model.start_year + k as i32;
+        let nt = model.thresholds.len();
+        let mut thresholds = Vec::new();
+        for (t, th) in model.thresholds.iter().enumerate() {
+            if th.year != year || series_index(self.series, th.series) != j {
+                continue;
+            }
+            for (v, view) in views.iter().enumerate() {
+                // Per future, the weight of the view's scenarios past the
+                // level (members in order, from -0.0 as an iterator's sum
+                // starts).
+                let mut hits = vec![-0.0; n];
+                for &(s, w) in &view.members {
+                    for (h, &x) in hits.iter_mut().zip(raw(s)) {
+                        let x = x as f64;
+                        let hit = if th.above { x > th.level } else { x < th.level };
+                        *h += if hit { w } else { 0.0 };
+                    }
+                }
+                let p = hits.iter().sum::<f64>() / n as f64;
+                let var = hits.iter().map(|h| (h - p).powi(2)).sum::<f64>() / n as f64;
+                let row = ThresholdRow {
+                    view: v,
+                    threshold: t,
+                    probability: p,
+                    se: (var / n as f64).sqrt(),
+                };
+                thresholds.push((v * nt + t, row));
+            }
+        }
+
+        let mut impact = Vec::with_capacity(self.impacts.len());
+        for (q, plan) in self.impacts.iter().enumerate() {
+            let pairs = &plan.pairs;
+            let cols: Vec<(&[f32], &[f32], f64)> =
+                pairs.iter().map(|&(s, b, w)| (raw(s), raw(b), w)).collect();
+            // Before the deal's effects start every pair is one path twice:
+            // each difference is exactly 0 (unless a value is not finite).
+            let same = pairs.iter().all(|&(s, b, _)| reps[k][s] == reps[k][b])
+                && cols.iter().all(|(x, _, _)| x.iter().all(|v| v.is_finite()));
+            let (mean, q3) = if same {
+                (0.0, [0.0; 3])
+            } else {
+                paired_stats(&cols, paired)
+            };
+            let row = ImpactRow {
+                deal: plan.deal,
+                outcome: plan.outcome,
+                year,
+                series: self.series[j],
+                mean,
+                p05: q3[0],
+                p50: q3[1],
+                p95: q3[2],
+                pairs: pairs.len(),
+            };
+            impact.push(((q * years + k) * ns + j, row));
+        }
+
+        let mut horizon = Vec::new();
+        let hy = &self.horizon_years;
+        for (f, &sr) in model.focus.iter().enumerate() {
+            if series_index(self.series, sr) != j {
+                continue;
+            }
+            for (y, _) in hy.iter().enumerate().filter(|e| *e.1 == year) {
+                let block = horizon_block(
+                    views,
+                    sr,
+                    year,
+                    &|v| {
+                        let parts = parts_of(&views[v]);
+                        (
+                            mixture_quantile(&parts, 0.005),
+                            mixture_quantile(&parts, 0.995),
+                        )
+                    },
+                    &|v, a, z| mass(&parts_of(&views[v]), a as f32, z as f32, false),
+                );
+                horizon.push((f * hy.len() + y, block));
+            }
+        }
+        Cell {
+            stats,
+            thresholds,
+            impact,
+            horizon,
+        }
+    }
+}
+
+/// Group `g`'s column of scenario `s`, year index `k`, into `dst`: its
+/// members' values summed in `f64` (in `sum`, from 0), rounded to `f32`.
+fn group_column_into(
+    model: &Model,
+    paths: &Paths,
+    g: usize,
+    s: usize,
+    k: usize,
+    sum: &mut Vec<f64>,
+    dst: &mut [f32],
+) {
+    sum.clear();
+    sum.resize(paths.futures, 0.0);
+    for &p in &model.groups[g].members {
+        for (acc, &v) in sum.iter_mut().zip(paths.column(s, k, p)) {
+            *acc += v as f64;
+        }
+    }
+    for (d, &v) in dst.iter_mut().zip(sum.iter()) {
+        *d = v as f32;
     }
 }
 
@@ -738,6 +920,18 @@ pub(crate) fn summary_rows(
         .collect()
 }
 
+/// The years of the horizon histograms: the final year, then each
+/// threshold's year not already listed.
+fn horizon_years(model: &Model) -> Vec<i32> {
+    let mut years = vec![model.end_year];
+    for t in &model.thresholds {
+        if !years.contains(&t.year) {
+            years.push(t.year);
+        }
+    }
+    years
+}
+
 /// Horizon histograms (report chart 2): for each focus series in the final
 /// and threshold years, [`HORIZON_BINS`] bins shared by `all` and every
 /// deal outcome, spanning the union of their 0.5%-99.5% ranges.
@@ -750,43 +944,57 @@ pub(crate) fn horizon_rows(
     range: &(dyn Fn(usize, usize, usize) -> (f64, f64) + Sync),
     mass: &(dyn Fn(usize, usize, usize, f64, f64) -> f64 + Sync),
 ) -> Vec<HorizonRow> {
-    let mut years = vec![model.end_year];
-    for t in &model.thresholds {
-        if !years.contains(&t.year) {
-            years.push(t.year);
-        }
-    }
-    let shown: Vec<usize> = (0..views.len())
-        .filter(|&v| !matches!(views[v].kind, ViewKind::Scenario(_)))
-        .collect();
     let mut rows = Vec::new();
     for &sr in &model.focus {
         let j = series_index(series, sr);
-        for &year in &years {
+        for year in horizon_years(model) {
             let k = (year - model.start_year) as usize;
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for &v in &shown {
-                let (a, z) = range(v, k, j);
-                lo = lo.min(a);
-                hi = hi.max(z);
-            }
-            if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-                hi = lo + 1e-6;
-            }
-            let width = (hi - lo) / HORIZON_BINS as f64;
-            for &v in &shown {
-                for b in 0..HORIZON_BINS {
-                    let (a, z) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
-                    rows.push(HorizonRow {
-                        view: v,
-                        series: sr,
-                        year,
-                        lo: a,
-                        hi: z,
-                        density: mass(v, k, j, a, z).max(0.0) / width,
-                    });
-                }
-            }
+            rows.extend(horizon_block(
+                views,
+                sr,
+                year,
+                &|v| range(v, k, j),
+                &|v, a, z| mass(v, k, j, a, z),
+            ));
+        }
+    }
+    rows
+}
+
+/// One series' horizon histograms in one year, for `all` and every deal
+/// outcome: `range(view)` and `mass(view, lo, hi)` as in [`horizon_rows`].
+fn horizon_block(
+    views: &[View],
+    sr: Series,
+    year: i32,
+    range: &dyn Fn(usize) -> (f64, f64),
+    mass: &dyn Fn(usize, f64, f64) -> f64,
+) -> Vec<HorizonRow> {
+    let shown: Vec<usize> = (0..views.len())
+        .filter(|&v| !matches!(views[v].kind, ViewKind::Scenario(_)))
+        .collect();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &v in &shown {
+        let (a, z) = range(v);
+        lo = lo.min(a);
+        hi = hi.max(z);
+    }
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+        hi = lo + 1e-6;
+    }
+    let width = (hi - lo) / HORIZON_BINS as f64;
+    let mut rows = Vec::with_capacity(shown.len() * HORIZON_BINS);
+    for &v in &shown {
+        for b in 0..HORIZON_BINS {
+            let (a, z) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
+            rows.push(HorizonRow {
+                view: v,
+                series: sr,
+                year,
+                lo: a,
+                hi: z,
+                density: mass(v, a, z).max(0.0) / width,
+            });
         }
     }
     rows
@@ -824,61 +1032,6 @@ fn series_index(series: &[Series], s: Series) -> usize {
     series.iter().position(|x| *x == s).unwrap_or(0)
 }
 
-fn impacts<'c>(
-    model: &Model,
-    scenarios: &[Scenario],
-    years: usize,
-    series: &[Series],
-    raw_col: &(dyn Fn(usize, usize, usize) -> &'c [f32] + Sync),
-    reps: &[Vec<usize>],
-) -> Vec<ImpactRow> {
-    let mut jobs = Vec::new();
-    for (d, deal) in model.deals.iter().enumerate() {
-        for o in 0..deal.outcomes.len() {
-            if o == deal.baseline {
-                continue;
-            }
-            let pairs = impact_pairs(model, scenarios, d, o);
-            if pairs.is_empty() {
-                continue;
-            }
-            for k in 0..years {
-                for j in 0..series.len() {
-                    jobs.push((d, o, k, j, pairs.clone()));
-                }
-            }
-        }
-    }
-    jobs.par_iter()
-        .map_init(PairedScratch::default, |scratch, (d, o, k, j, pairs)| {
-            let cols: Vec<(&[f32], &[f32], f64)> = pairs
-                .iter()
-                .map(|&(s, b, w)| (raw_col(s, *k, *j), raw_col(b, *k, *j), w))
-                .collect();
-            // Before the deal's effects start every pair is one path twice:
-            // each difference is exactly 0 (unless a value is not finite).
-            let same = pairs.iter().all(|&(s, b, _)| reps[*k][s] == reps[*k][b])
-                && cols.iter().all(|(x, _, _)| x.iter().all(|v| v.is_finite()));
-            let (mean, q) = if same {
-                (0.0, [0.0; 3])
-            } else {
-                paired_stats(&cols, scratch)
-            };
-            ImpactRow {
-                deal: *d,
-                outcome: *o,
-                year: model.start_year + *k as i32,
-                series: series[*j],
-                mean,
-                p05: q[0],
-                p50: q[1],
-                p95: q[2],
-                pairs: pairs.len(),
-            }
-        })
-        .collect()
-}
-
 /// Levels of the impact quantiles (p05, p50, p95).
 const IMPACT_LEVELS: [f64; 3] = [0.05, 0.5, 0.95];
 
@@ -891,6 +1044,8 @@ struct PairedScratch {
     diffs: Vec<f32>,
     bins: Vec<u16>,
     counts: Vec<u32>,
+    /// Four histograms counted in turn (see [`paired_stats`]).
+    quarters: Vec<u32>,
     found: Vec<(u32, u32, u32)>,
 }
 
@@ -948,10 +1103,7 @@ fn paired_stats_body(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) ->
             hi8[l] = if v > hi8[l] { v } else { hi8[l] };
         }
         for c in chunks {
-            for l in 0..8 {
-                lo8[l] = if c[l] < lo8[l] { c[l] } else { lo8[l] };
-                hi8[l] = if c[l] > hi8[l] { c[l] } else { hi8[l] };
-            }
+            min_max_8(c, &mut lo8, &mut hi8);
         }
         // As Column::from_slice and mixture_stats compute it.
         mean += w * (sum_f64(d, |v| v) / n as f64);
@@ -972,23 +1124,58 @@ fn paired_stats_body(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) ->
         return (mean, [lo as f64; 3]);
     }
     // Bin of a value: monotone in the value (a subtraction and a
-    // multiplication, each rounding monotonically).
-    let (lo64, scale) = (lo as f64, PAIRED_BINS as f64 / (hi as f64 - lo as f64));
+    // multiplication, each rounding monotonically; any monotone binning
+    // gives the same result). In `f32`, 8 values per AVX2 instruction,
+    // where the width of the range and the scale are finite `f32`s; in
+    // `f64` otherwise.
     sc.bins.clear();
-    // (No NaN here, and the product is at least 0: clamping above first
-    // lets the conversion compile to vector code.)
-    let last = (PAIRED_BINS - 1) as f64;
-    sc.bins.extend(
-        sc.diffs
-            .iter()
-            .map(|&v| ((v as f64 - lo64) * scale).min(last) as i32 as u16),
-    );
+    let (width, last) = (hi - lo, (PAIRED_BINS - 1) as f32);
+    let scale = PAIRED_BINS as f32 / width;
+    if width.is_finite() && scale.is_finite() {
+        sc.bins.extend(sc.diffs.iter().map(|&v| {
+            // SAFETY: `v` is finite (no NaN, and `lo <= v <= hi`, both
+            // finite), so `(v - lo) * scale` is finite, at least 0 and at
+            // most about `PAIRED_BINS`, and after `min` an `i32` in
+            // [0, PAIRED_BINS): in range for the unchecked conversion
+            // (which, unlike `as`, compiles to vector code).
+            let b: i32 = unsafe { ((v - lo) * scale).min(last).to_int_unchecked() };
+            b as u16
+        }));
+    } else {
+        // (No NaN here, and the product is at least 0: clamping above
+        // first lets the conversion compile to vector code.)
+        let (lo64, scale) = (lo as f64, PAIRED_BINS as f64 / (hi as f64 - lo as f64));
+        sc.bins.extend(
+            sc.diffs
+                .iter()
+                .map(|&v| ((v as f64 - lo64) * scale).min(last as f64) as i32 as u16),
+        );
+    }
     sc.counts.clear();
     sc.counts.resize(np * PAIRED_BINS, 0);
+    // Counted into four histograms in turn, then added: consecutive values
+    // in one bin (a deal that leaves many futures alone) would otherwise
+    // make each increment wait for the previous one.
+    sc.quarters.clear();
+    sc.quarters.resize(4 * PAIRED_BINS, 0);
     for (p, bins) in sc.bins.chunks_exact(n).enumerate() {
+        let (h0, rest) = sc.quarters.split_at_mut(PAIRED_BINS);
+        let (h1, rest) = rest.split_at_mut(PAIRED_BINS);
+        let (h2, h3) = rest.split_at_mut(PAIRED_BINS);
+        let quads = bins.chunks_exact(4);
+        for &b in quads.remainder() {
+            h0[b as usize] += 1;
+        }
+        for q in quads {
+            h0[q[0] as usize] += 1;
+            h1[q[1] as usize] += 1;
+            h2[q[2] as usize] += 1;
+            h3[q[3] as usize] += 1;
+        }
         let counts = &mut sc.counts[p * PAIRED_BINS..(p + 1) * PAIRED_BINS];
-        for &b in bins {
-            counts[b as usize] += 1;
+        for b in 0..PAIRED_BINS {
+            counts[b] = h0[b] + h1[b] + h2[b] + h3[b];
+            (h0[b], h1[b], h2[b], h3[b]) = (0, 0, 0, 0);
         }
     }
     // Cumulative counts per pair below the current bin, and the mixture
@@ -1026,22 +1213,26 @@ fn paired_stats_body(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) ->
         // Rounding kept the total below a level: fall back.
         return paired_stats_sorted(pairs, mean);
     }
-    // One pass collects the values of those (at most 3) bins.
+    // One pass collects the values of those (at most 3) bins: 16 bins at a
+    // time are compared with the targets (vector code), and only a group
+    // holding one is looked at value by value.
     sc.found.clear();
-    let mut wanted = [false; PAIRED_BINS];
-    for &b in &target_bin {
-        wanted[b] = true;
-    }
+    let [t0, t1, t2] = target_bin.map(|b| b as u16);
+    let is_target = |x: u16| (x == t0) | (x == t1) | (x == t2);
     for (p, (d, bins)) in sc
         .diffs
         .chunks_exact(n)
         .zip(sc.bins.chunks_exact(n))
         .enumerate()
     {
-        for (&v, &x) in d.iter().zip(bins) {
-            let x = x as usize;
-            if wanted[x] {
-                sc.found.push((x as u32, ordered_bits(v), p as u32));
+        for (dc, bc) in d.chunks(16).zip(bins.chunks(16)) {
+            if !bc.iter().fold(false, |a, &x| a | is_target(x)) {
+                continue;
+            }
+            for (&v, &x) in dc.iter().zip(bc) {
+                if is_target(x) {
+                    sc.found.push((x as u32, ordered_bits(v), p as u32));
+                }
             }
         }
     }
@@ -1071,6 +1262,37 @@ fn paired_stats_body(pairs: &[(&[f32], &[f32], f64)], sc: &mut PairedScratch) ->
         }
     }
     (mean, q)
+}
+
+/// Lane by lane, `lo = if c < lo { c } else { lo }` and
+/// `hi = if c > hi { c } else { hi }` for 8 values `c`. On x86-64 these
+/// are exactly the `minps`/`maxps` instructions (a NaN or a tie keeps the
+/// second operand), written out because the compiler turned the plain
+/// loop into shuffles and mask conversions on every step.
+#[inline(always)]
+fn min_max_8(c: &[f32], lo: &mut [f32; 8], hi: &mut [f32; 8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_ps, _mm_max_ps, _mm_min_ps, _mm_storeu_ps};
+        assert!(c.len() >= 8);
+        for h in [0, 4] {
+            // SAFETY: SSE is part of x86-64; every pointer is to 4 `f32`s
+            // inside `c` (checked above), `lo` or `hi`, unaligned loads
+            // and stores.
+            unsafe {
+                let v = _mm_loadu_ps(c.as_ptr().add(h));
+                let l = _mm_min_ps(v, _mm_loadu_ps(lo.as_ptr().add(h)));
+                let u = _mm_max_ps(v, _mm_loadu_ps(hi.as_ptr().add(h)));
+                _mm_storeu_ps(lo.as_mut_ptr().add(h), l);
+                _mm_storeu_ps(hi.as_mut_ptr().add(h), u);
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for l in 0..8 {
+        lo[l] = if c[l] < lo[l] { c[l] } else { lo[l] };
+        hi[l] = if c[l] > hi[l] { c[l] } else { hi[l] };
+    }
 }
 
 /// The sorted column of `x - y` (in `f32`) of every pair.
@@ -1140,26 +1362,58 @@ mod tests {
             })
             .collect();
         let w = [0.1, 0.3, 0.2, 0.25, 0.15];
-        let pairs: Vec<(&[f32], &[f32], f64)> = cols
-            .iter()
-            .zip(w)
-            .map(|((a, b), w)| (a.as_slice(), b.as_slice(), w))
-            .collect();
-        let (mean, q) = paired_stats(&pairs, &mut PairedScratch::default());
-        // The portable copy agrees with the one this processor ran.
-        assert_eq!(
-            paired_stats_body(&pairs, &mut PairedScratch::default()),
-            (mean, q)
-        );
-        let (mean2, q2) = paired_stats_sorted(&pairs, mean);
-        assert_eq!(mean, mean2);
-        assert_eq!(q, q2);
-        let sorted: Vec<Column> = pairs
-            .iter()
-            .map(|&(a, b, _)| Column::new(a.iter().zip(b).map(|(x, y)| x - y).collect()))
-            .collect();
-        let parts: Vec<(&Column, f64)> = sorted.iter().zip(w).collect();
-        assert_eq!(mean, mixture_stats(&parts).mean);
+        // As drawn (binned in `f32`); spread so far that the differences'
+        // range overflows `f32`, or shrunk so far that the bin scale does
+        // (both binned in `f64`).
+        for (factor, spread) in [(1.0f32, false), (1.5e38, true), (1e-38, false)] {
+            let scaled: Vec<(Vec<f32>, Vec<f32>)> = cols
+                .iter()
+                .enumerate()
+                .map(|(p, (a, b))| {
+                    if spread {
+                        // Differences (a + b) x factor, of sign +, -, +...
+                        let sign = if p % 2 == 0 { factor } else { -factor };
+                        (
+                            a.iter().map(|x| x * sign).collect(),
+                            b.iter().map(|x| -x * sign).collect(),
+                        )
+                    } else {
+                        (
+                            a.iter().map(|x| x * factor).collect(),
+                            b.iter().map(|x| x * factor).collect(),
+                        )
+                    }
+                })
+                .collect();
+            let diffs = scaled
+                .iter()
+                .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| x - y));
+            let (lo, hi) = diffs.fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), d| {
+                (l.min(d), h.max(d))
+            });
+            let f32_bins = (hi - lo).is_finite() && (PAIRED_BINS as f32 / (hi - lo)).is_finite();
+            assert_eq!(f32_bins, factor == 1.0, "factor {factor}");
+            let pairs: Vec<(&[f32], &[f32], f64)> = scaled
+                .iter()
+                .zip(w)
+                .map(|((a, b), w)| (a.as_slice(), b.as_slice(), w))
+                .collect();
+            let (mean, q) = paired_stats(&pairs, &mut PairedScratch::default());
+            // The portable copy agrees with the one this processor ran.
+            assert_eq!(
+                paired_stats_body(&pairs, &mut PairedScratch::default()),
+                (mean, q)
+            );
+            let (mean2, q2) = paired_stats_sorted(&pairs, mean);
+            assert_eq!(mean, mean2, "factor {factor}");
+            assert_eq!(q, q2, "factor {factor}");
+            let sorted: Vec<Column> = pairs
+                .iter()
+                .map(|&(a, b, _)| Column::new(a.iter().zip(b).map(|(x, y)| x - y).collect()))
+                .collect();
+            let parts: Vec<(&Column, f64)> = sorted.iter().zip(w).collect();
+            assert_eq!(mean, mixture_stats(&parts).mean);
+        }
     }
 
     /// Wide ranges with signed zeros and extremes (every pass runs), a
