@@ -21,7 +21,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::shocks::ShockLanes;
-use super::{streams, Active, Block, Engine};
+use super::{streams, Active, Block, Engine, Track};
 use crate::fastmath;
 use crate::model::EffectKind;
 use std::ops::Range;
@@ -60,9 +60,8 @@ pub struct Scratch {
     a_paths: Vec<Lane>,
     pi: Vec<Lane>,
     pi_ok: Vec<Lane>,
-    /// Per buyer; per buyer and platform.
+    /// Per track (see `Engine::tracks`); per track and platform.
     spend: Vec<Lane>,
-    growth_shift: Vec<Lane>,
     mix: Vec<Lane>,
     floor: Vec<Lane>,
     has_floor: Vec<[bool; LANES]>,
@@ -76,6 +75,7 @@ impl Scratch {
     /// Working memory sized for `e`.
     pub fn new(e: &Engine<'_>) -> Scratch {
         let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
+        let nr = e.tracks.len();
         let zero = [0.0; LANES];
         let per_future = e.n_scenarios * (t + 1) * (np + 1);
         Scratch {
@@ -85,11 +85,10 @@ impl Scratch {
             a_paths: vec![zero; e.prefs.path_len(e.model)],
             pi: vec![zero; e.prefs.len],
             pi_ok: vec![zero; e.prefs.n_slots() * t],
-            spend: vec![zero; nb],
-            growth_shift: vec![zero; nb],
-            mix: vec![zero; nb * np],
-            floor: vec![zero; nb * np],
-            has_floor: vec![[false; LANES]; nb],
+            spend: vec![zero; nr],
+            mix: vec![zero; nr * np],
+            floor: vec![zero; nr * np],
+            has_floor: vec![[false; LANES]; nr],
             floored: vec![[false; LANES]; np],
             platform_spend: vec![zero; np],
             out: vec![0.0; per_future * LANES],
@@ -179,148 +178,134 @@ macro_rules! kernel_functions {
                 &mut sc.pi,
                 &mut sc.pi_ok,
             );
-            for (s, active) in e.scenario_effects.iter().enumerate() {
-                simulate_scenario(e, sc, active, s);
-            }
+            simulate_scenarios(e, sc);
         }
 
-        /// Steps 2, 4, 5 and 6 of MODEL.md section 5 for scenario `s`. (Kept out
-        /// of line: inlined into the batch loop it measured up to a third slower.)
+        /// Steps 2, 4, 5 and 6 of MODEL.md section 5 for every scenario:
+        /// year by year, every track (buyer path) advances, then every
+        /// scenario's shares are written from its buyers' tracks. (Kept out
+        /// of line: inlined into the batch loop it measured up to a third
+        /// slower.)
         #[inline(never)]
         $(#[$feature])*
-        fn simulate_scenario(e: &Engine<'_>, sc: &mut Scratch, active: &[Active], s: usize) {
+        fn simulate_scenarios(e: &Engine<'_>, sc: &mut Scratch) {
             let model = e.model;
             let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
             let cols = np + 1;
             let d = &sc.draws;
-            for (b, buyer) in model.buyers.iter().enumerate() {
-                sc.spend[b] = d[buyer.spend];
+            for (i, track) in e.tracks.iter().enumerate() {
+                let buyer = &model.buyers[track.buyer];
+                sc.spend[i] = d[buyer.spend];
                 for p in 0..np {
-                    sc.mix[b * np + p] = [buyer.mix[p]; LANES];
+                    sc.mix[i * np + p] = [buyer.mix[p]; LANES];
                 }
             }
-            let column = |k: usize| (s * (t + 1) + k) * cols;
-            write_year(
-                &sc.spend,
-                &sc.mix,
-                &e.holders,
-                &mut sc.platform_spend,
-                &mut sc.out[column(0) * LANES..(column(0) + cols) * LANES],
-            );
-            for k in 1..=t {
-                // Active growth shifts and commitments this year.
-                sc.growth_shift.iter_mut().for_each(|x| *x = [0.0; LANES]);
-                let mut any_commit = false;
-                for a in active {
-                    if k < a.from || k > a.to {
-                        continue;
-                    }
-                    match &model.effects[a.effect].kind {
-                        EffectKind::Growth { buyers, shift } => {
-                            for &b in buyers {
-                                for l in 0..LANES {
-                                    sc.growth_shift[b][l] += d[*shift][l];
-                                }
-                            }
-                        }
-                        EffectKind::Commitment { .. } => any_commit = true,
-                        _ => {}
+            for k in 0..=t {
+                if k > 0 {
+                    for (i, track) in e.tracks.iter().enumerate() {
+                        advance(e, sc, i, track, k);
                     }
                 }
-                // 2. Spend (a buyer whose spend reached 0 stays at 0).
-                for (b, buyer) in model.buyers.iter().enumerate() {
-                    let (g, gs, eta) = (
-                        &d[buyer.growth],
-                        &sc.growth_shift[b],
-                        &sc.eta[(k - 1) * nb + b],
+                for s in 0..e.n_scenarios {
+                    let column = (s * (t + 1) + k) * cols;
+                    write_year(
+                        &sc.spend,
+                        &sc.mix,
+                        &e.holders,
+                        &e.scenario_tracks[s * nb..(s + 1) * nb],
+                        &mut sc.platform_spend,
+                        &mut sc.out[column * LANES..(column + cols) * LANES],
                     );
-                    let spend = &mut sc.spend[b];
-                    let mut next = [0.0; LANES];
+                }
+            }
+        }
+
+        /// Year `k` (from 1) of track `i`: steps 2, 4 and 5 for its buyer.
+        #[inline]
+        $(#[$feature])*
+        fn advance(e: &Engine<'_>, sc: &mut Scratch, i: usize, track: &Track, k: usize) {
+            let model = e.model;
+            let (np, t) = (e.n_platforms, e.horizon);
+            let d = &sc.draws;
+            let b = track.buyer;
+            let buyer = &model.buyers[b];
+            let live = |a: &&Active| k >= a.from && k <= a.to;
+            // 2. Spend (a buyer whose spend reached 0 stays at 0). Growth
+            // shifts added from 0 in the scenario's order.
+            let mut gs = [0.0; LANES];
+            for a in track.growth.iter().filter(live) {
+                if let EffectKind::Growth { shift, .. } = &model.effects[a.effect].kind {
                     for l in 0..LANES {
-                        let growth = 1.0 + g[l] + gs[l];
-                        // max(0, growth), as a select (NaN gives 0 either way).
-                        let growth = if growth > 0.0 { growth } else { 0.0 };
-                        next[l] = spend[l] * (growth * eta[l]);
-                    }
-                    for l in 0..LANES {
-                        spend[l] = if spend[l] == 0.0 { spend[l] } else { next[l] };
+                        gs[l] += d[*shift][l];
                     }
                 }
-                // 4. Inertia towards the slot's preferred mix (steps 1 and 3); a
-                // platform outside the buyer's list has preferred share 0. Buyers
-                // with no spend, or no defined preferred mix (whose row `compute`
-                // leaves at 0), keep their mix: their rate is 0, and
-                // `m * (1 - 0) + 0 * 0` is `m` exactly.
-                for (b, buyer) in model.buyers.iter().enumerate() {
-                    let slot_id = e.prefs.scenario_slots[s * nb + b];
-                    let ok = &sc.pi_ok[slot_id * t + k - 1];
-                    let list = &e.prefs.platforms[b];
-                    let slot = &e.prefs.slots[slot_id];
-                    let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
-                    let mut rate = [0.0; LANES];
-                    let mut keep = [0.0; LANES];
-                    let (lambda, spend) = (&d[buyer.agility], &sc.spend[b]);
+            }
+            let (g, eta) = (&d[buyer.growth], &sc.eta[(k - 1) * e.n_buyers + b]);
+            let spend = &mut sc.spend[i];
+            let mut next = [0.0; LANES];
+            for l in 0..LANES {
+                let growth = 1.0 + g[l] + gs[l];
+                // max(0, growth), as a select (NaN gives 0 either way).
+                let growth = if growth > 0.0 { growth } else { 0.0 };
+                next[l] = spend[l] * (growth * eta[l]);
+            }
+            for l in 0..LANES {
+                spend[l] = if spend[l] == 0.0 { spend[l] } else { next[l] };
+            }
+            // 4. Inertia towards the slot's preferred mix (steps 1 and 3); a
+            // platform outside the buyer's list has preferred share 0. Buyers
+            // with no spend, or no defined preferred mix (whose row `compute`
+            // leaves at 0), keep their mix: their rate is 0, and
+            // `m * (1 - 0) + 0 * 0` is `m` exactly.
+            let ok = &sc.pi_ok[track.slot * t + k - 1];
+            let list = &e.prefs.platforms[b];
+            let slot = &e.prefs.slots[track.slot];
+            let pref = &sc.pi[slot.offset + (k - 1) * list.len()..][..list.len()];
+            let mut rate = [0.0; LANES];
+            let mut keep = [0.0; LANES];
+            let (lambda, spend) = (&d[buyer.agility], &sc.spend[i]);
+            for l in 0..LANES {
+                // ok is 1 or 0, lambda finite: lambda * ok is lambda or 0.
+                // (Both sides computed, then selected: a select
+                // vectorises where a branch would not.)
+                let r = lambda[l] * ok[l];
+                rate[l] = if spend[l] != 0.0 { r } else { 0.0 };
+                keep[l] = 1.0 - rate[l];
+            }
+            let mix = &mut sc.mix[i * np..(i + 1) * np];
+            for &p in &e.support[b] {
+                mix[p] = lane_mul(mix[p], keep);
+            }
+            for (&p, x) in list.iter().zip(pref) {
+                mix[p] = lane_add(mix[p], lane_mul(rate, *x));
+            }
+            // 5. Commitment floors, summed from 0 in the scenario's order.
+            if !track.commits.iter().any(|a| live(&a)) {
+                return;
+            }
+            let floor = &mut sc.floor[i * np..(i + 1) * np];
+            for &(_, p) in e.committed.iter().filter(|c| c.0 == b) {
+                floor[p] = [0.0; LANES];
+            }
+            let has_floor = &mut sc.has_floor[i];
+            *has_floor = [false; LANES];
+            for a in track.commits.iter().filter(live) {
+                if let EffectKind::Commitment {
+                    platform,
+                    spend: committed,
+                    ..
+                } = &model.effects[a.effect].kind
+                {
                     for l in 0..LANES {
-                        // ok is 1 or 0, lambda finite: lambda * ok is lambda or 0.
-                        // (Both sides computed, then selected: a select
-                        // vectorises where a branch would not.)
-                        let r = lambda[l] * ok[l];
-                        rate[l] = if spend[l] != 0.0 { r } else { 0.0 };
-                        keep[l] = 1.0 - rate[l];
-                    }
-                    let mix = &mut sc.mix[b * np..(b + 1) * np];
-                    for &p in &e.support[b] {
-                        mix[p] = lane_mul(mix[p], keep);
-                    }
-                    for (&p, x) in list.iter().zip(pref) {
-                        mix[p] = lane_add(mix[p], lane_mul(rate, *x));
-                    }
-                }
-                // 5. Commitment floors.
-                if any_commit {
-                    // Only committed (buyer, platform) cells can hold a floor.
-                    for &(b, p) in &e.committed {
-                        sc.floor[b * np + p] = [0.0; LANES];
-                        sc.has_floor[b] = [false; LANES];
-                    }
-                    for a in active {
-                        if k < a.from || k > a.to {
-                            continue;
-                        }
-                        if let EffectKind::Commitment {
-                            buyer,
-                            platform,
-                            spend,
-                        } = &model.effects[a.effect].kind
-                        {
-                            for l in 0..LANES {
-                                if sc.spend[*buyer][l] > 0.0 {
-                                    sc.floor[buyer * np + platform][l] +=
-                                        d[*spend][l] / sc.spend[*buyer][l];
-                                    sc.has_floor[*buyer][l] = true;
-                                }
-                            }
-                        }
-                    }
-                    for b in 0..nb {
-                        if sc.has_floor[b].iter().any(|&x| x) {
-                            apply_floors_lanes(
-                                &mut sc.mix[b * np..(b + 1) * np],
-                                &sc.floor[b * np..(b + 1) * np],
-                                &e.support[b],
-                                &sc.has_floor[b],
-                                &mut sc.floored,
-                            );
+                        if spend[l] > 0.0 {
+                            floor[*platform][l] += d[*committed][l] / spend[l];
+                            has_floor[l] = true;
                         }
                     }
                 }
-                write_year(
-                    &sc.spend,
-                    &sc.mix,
-                    &e.holders,
-                    &mut sc.platform_spend,
-                    &mut sc.out[column(k) * LANES..(column(k) + cols) * LANES],
-                );
+            }
+            if has_floor.iter().any(|&x| x) {
+                apply_floors_lanes(mix, floor, &e.support[b], has_floor, &mut sc.floored);
             }
         }
 
@@ -407,13 +392,15 @@ macro_rules! kernel_functions {
         }
 
         /// Step 6: platform spend, market and shares of one year, into `out`
-        /// (`[platform shares..., market][lane]`). A buyer with no spend adds
+        /// (`[platform shares..., market][lane]`); buyer `b`'s spend and mix
+        /// are those of track `track[b]`. A buyer with no spend adds
         /// `0 x mix = 0` (mixes are finite).
         $(#[$feature])*
         fn write_year(
             spend: &[Lane],
             mix: &[Lane],
             holders: &[Vec<usize>],
+            track: &[usize],
             platform_spend: &mut [Lane],
             out: &mut [f32],
         ) {
@@ -423,7 +410,8 @@ macro_rules! kernel_functions {
                 // platform would add exactly 0).
                 let mut acc = [0.0; LANES];
                 for &b in &holders[p] {
-                    acc = lane_add(acc, lane_mul(spend[b], mix[b * np + p]));
+                    let i = track[b];
+                    acc = lane_add(acc, lane_mul(spend[i], mix[i * np + p]));
                 }
                 *ps = acc;
             }

@@ -82,7 +82,7 @@ pub(crate) struct Block {
 unsafe impl Sync for Block {}
 
 /// An effect resolved for fast application in the inner loop.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Active {
     effect: usize,
     from: usize,
@@ -101,6 +101,70 @@ impl Active {
     }
 }
 
+/// One buyer's path (spend and mix, year by year) under one set of the
+/// effects that reach it: its preferred-mix slot (drift and affinity
+/// effects), the growth effects that list it and its commitments. A
+/// buyer's path depends on a scenario only through these, so scenarios
+/// that agree on them share one track: in the default model 36 scenarios
+/// x 7 buyers need 32 tracks, and in a one-deal model only the buyers the
+/// deal reaches are simulated twice.
+#[derive(Debug, Clone)]
+struct Track {
+    buyer: usize,
+    /// Index into `Preferences::slots`.
+    slot: usize,
+    /// Growth effects listing the buyer, once per listing, and the
+    /// buyer's commitments, each in the scenario's order (the order the
+    /// arithmetic adds them in).
+    growth: Vec<Active>,
+    commits: Vec<Active>,
+}
+
+/// The tracks of `scenarios`, and each scenario's track per buyer.
+fn tracks(model: &Model, scenarios: &[Scenario], prefs: &Preferences) -> (Vec<Track>, Vec<usize>) {
+    let nb = model.buyers.len();
+    let mut tracks: Vec<Track> = Vec::new();
+    let mut of_scenario = Vec::with_capacity(scenarios.len() * nb);
+    for (s, sc) in scenarios.iter().enumerate() {
+        let active: Vec<Active> = sc.effects(model).map(|e| Active::new(model, e)).collect();
+        for b in 0..nb {
+            let mut track = Track {
+                buyer: b,
+                slot: prefs.scenario_slots[s * nb + b],
+                growth: Vec::new(),
+                commits: Vec::new(),
+            };
+            for a in &active {
+                match &model.effects[a.effect].kind {
+                    EffectKind::Growth { buyers, .. } => {
+                        for _ in buyers.iter().filter(|&&x| x == b) {
+                            track.growth.push(a.clone());
+                        }
+                    }
+                    EffectKind::Commitment { buyer, .. } if *buyer == b => {
+                        track.commits.push(a.clone());
+                    }
+                    _ => {}
+                }
+            }
+            let same = |t: &Track| {
+                t.buyer == b
+                    && t.slot == track.slot
+                    && t.growth == track.growth
+                    && t.commits == track.commits
+            };
+            of_scenario.push(match tracks.iter().position(same) {
+                Some(i) => i,
+                None => {
+                    tracks.push(track);
+                    tracks.len() - 1
+                }
+            });
+        }
+    }
+    (tracks, of_scenario)
+}
+
 /// A model and its scenarios prepared for simulation: stream keys, LHS
 /// permutations, tabulated priors, each scenario's effects. Built once per
 /// run; [`Engine::simulate`] then runs any range of futures.
@@ -115,8 +179,10 @@ pub struct Engine<'m> {
     prior_keys: Vec<u64>,
     samplers: Vec<Option<Sampler>>,
     perms: Option<Vec<Permutation>>,
-    /// Per scenario, its growth and commitment effects with year indices.
-    scenario_effects: Vec<Vec<Active>>,
+    /// Buyer paths: one per buyer and distinct set of effects reaching it
+    /// (see [`Track`]); each scenario's track per buyer, at `s * B + b`.
+    tracks: Vec<Track>,
+    scenario_tracks: Vec<usize>,
     /// Steps 1 and 3: price-performance paths and preferred mixes.
     prefs: Preferences,
     /// Per buyer, the platforms its mix can ever hold (accessible or
@@ -152,22 +218,8 @@ impl<'m> Engine<'m> {
         };
         let horizon = model.horizon();
         let (np, nb) = (model.platforms.len(), model.buyers.len());
-        // Growth and commitment effects, per scenario; the effects that
-        // shape preferences are planned by `Preferences`.
-        let scenario_effects = scenarios
-            .iter()
-            .map(|sc| {
-                sc.effects(model)
-                    .filter(|&e| {
-                        matches!(
-                            model.effects[e].kind,
-                            EffectKind::Growth { .. } | EffectKind::Commitment { .. }
-                        )
-                    })
-                    .map(|e| Active::new(model, e))
-                    .collect()
-            })
-            .collect();
+        let prefs = Preferences::new(model, scenarios);
+        let (tracks, scenario_tracks) = tracks(model, scenarios, &prefs);
         let support: Vec<Vec<usize>> = (0..nb)
             .map(|b| {
                 (0..np)
@@ -204,8 +256,9 @@ impl<'m> Engine<'m> {
             horizon,
             prior_keys,
             perms,
-            scenario_effects,
-            prefs: Preferences::new(model, scenarios),
+            tracks,
+            scenario_tracks,
+            prefs,
             support,
             holders,
             committed,
