@@ -309,9 +309,11 @@ fn headline(model: &Model, summary: &summary::Summary) -> String {
 /// Largest memory footprint for exact summaries (every path held).
 const EXACT_BUDGET: u128 = 1 << 30;
 
-/// Bytes a run holds at its peak: the paths (`f32` per future x scenario x
-/// year x platform share and market), the summary's group columns (sums of
-/// platform columns) and a sorted copy of every series' column.
+/// Bytes a run is budgeted at: the paths (`f32` per future x scenario x
+/// year x platform share and market), plus a group column (sum of platform
+/// columns) and a sorted copy for every series' column. (The summaries now
+/// hold those only for one year and series per thread at a time, so this
+/// over-counts; it is kept so that the same runs stay exact.)
 fn peak_bytes(model: &Model) -> u128 {
     let cells = model.simulation.futures as u128
         * scenario::enumerate(model).len() as u128

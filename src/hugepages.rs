@@ -1,9 +1,9 @@
 //! Large buffers backed by transparent huge pages where the system allows.
 //!
-//! A run's paths and sorted columns are hundreds of megabytes written once.
-//! With 4 KiB pages the kernel takes a page fault (and zeroes a page) per
-//! 4 KiB: about 60,000 faults for 10,000 futures of the default model,
-//! a fifth of that run's time. Advising the kernel that such a buffer may
+//! A run's paths are a hundred megabytes or more written once. With 4 KiB
+//! pages the kernel takes a page fault (and zeroes a page) per 4 KiB:
+//! about 25,000 faults for the paths of 10,000 futures of the default
+//! model. Advising the kernel that such a buffer may
 //! use 2 MiB pages (`madvise(MADV_HUGEPAGE)`, honoured when transparent
 //! huge pages are set to `madvise` or `always`) makes that a few hundred.
 //! The advice never changes contents; elsewhere it is skipped.

@@ -240,3 +240,22 @@ fn scenarios_are_identical_until_their_effects_start() {
     let last = p.years - 1;
     assert!((0..p.scenarios).all(|sc| reps[last][sc] == sc));
 }
+
+/// Scenarios share buyer paths (tracks) and preferred mixes where their
+/// effects agree: a scenario simulated on its own, with nothing to share,
+/// gives its paths in the full run bit for bit. Default model (every kind
+/// of effect, commitment floors), first, middle and last scenarios.
+#[test]
+fn a_scenario_alone_matches_the_full_run() {
+    let (m, s, full) = run(sharecast::model::DEFAULT_MODEL, &["simulation.futures=200"]);
+    for sc in [0, s.len() / 2, s.len() - 1] {
+        let alone = simulate(&m, &s[sc..sc + 1], &|_| {});
+        for i in 0..full.futures {
+            let (a, b) = (alone.path(i, 0), full.path(i, sc));
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "scenario {sc} future {i}"
+            );
+        }
+    }
+}

@@ -166,8 +166,9 @@ fn tracks(model: &Model, scenarios: &[Scenario], prefs: &Preferences) -> (Vec<Tr
 }
 
 /// A model and its scenarios prepared for simulation: stream keys, LHS
-/// permutations, tabulated priors, each scenario's effects. Built once per
-/// run; [`Engine::simulate`] then runs any range of futures.
+/// permutations, tabulated priors, the preferred-mix slots and buyer
+/// tracks the scenarios share. Built once per run; [`Engine::simulate`]
+/// then runs any range of futures.
 pub struct Engine<'m> {
     model: &'m Model,
     n_scenarios: usize,

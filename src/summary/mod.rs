@@ -89,7 +89,7 @@ pub fn views(model: &Model, scenarios: &[Scenario]) -> Vec<View> {
 }
 
 /// One sorted column of values with its moments. The sorted values are
-/// owned, or borrowed from an arena shared by a run's columns.
+/// owned, or borrowed from memory a thread reuses (see [`summarise`]).
 #[derive(Debug, Clone)]
 pub struct Column<'a> {
     /// Values in ascending order.
