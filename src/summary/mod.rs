@@ -463,13 +463,9 @@ pub fn series_columns<'p>(
                 Series::Platform(p) => Cow::Borrowed(paths.column(s, k, p)),
                 Series::Market => Cow::Borrowed(paths.column(s, k, paths.columns - 1)),
                 Series::Group(g) => {
-                    let mut sum = vec![0f64; paths.futures];
-                    for &p in &model.groups[g].members {
-                        for (acc, &v) in sum.iter_mut().zip(paths.column(s, k, p)) {
-                            *acc += v as f64;
-                        }
-                    }
-                    Cow::Owned(sum.into_iter().map(|v| v as f32).collect())
+                    let mut column = vec![0f32; paths.futures];
+                    group_column_into(model, paths, g, s, k, &mut Vec::new(), &mut column);
+                    Cow::Owned(column)
                 }
             }
         })
@@ -650,7 +646,7 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
         impacts: &impact_plans,
         horizon_years: horizon_years(model),
     };
-    let cells: Vec<Cell> = (0..years * ns)
+    let mut cells: Vec<Cell> = (0..years * ns)
         .into_par_iter()
         .map_init(CellScratch::default, |sc, x| plan.cell(x / ns, x % ns, sc))
         .collect();
@@ -666,7 +662,6 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
             });
         }
     }
-    let mut cells = cells;
     let mut thresholds: Vec<(usize, ThresholdRow)> = Vec::new();
     let mut impact: Vec<(usize, ImpactRow)> = Vec::new();
     let mut horizon: Vec<(usize, Vec<HorizonRow>)> = Vec::new();
