@@ -283,9 +283,13 @@ macro_rules! kernel_functions {
             if !track.commits.iter().any(|a| live(&a)) {
                 return;
             }
+            // Only the cells of the track's commitments are ever written
+            // (the others stay 0): those are cleared, live or not.
             let floor = &mut sc.floor[i * np..(i + 1) * np];
-            for &(_, p) in e.committed.iter().filter(|c| c.0 == b) {
-                floor[p] = [0.0; LANES];
+            for a in &track.commits {
+                if let EffectKind::Commitment { platform, .. } = &model.effects[a.effect].kind {
+                    floor[*platform] = [0.0; LANES];
+                }
             }
             let has_floor = &mut sc.has_floor[i];
             *has_floor = [false; LANES];

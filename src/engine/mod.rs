@@ -191,8 +191,6 @@ pub struct Engine<'m> {
     /// so the kernel skips them. Per platform, the buyers that can hold it.
     support: Vec<Vec<usize>>,
     holders: Vec<Vec<usize>>,
-    /// The (buyer, platform) cells some commitment floors.
-    committed: Vec<(usize, usize)>,
     /// The compiled copy of the kernel to run.
     isa: Isa,
 }
@@ -234,17 +232,6 @@ impl<'m> Engine<'m> {
                     .collect()
             })
             .collect();
-        let mut committed: Vec<(usize, usize)> = Vec::new();
-        for e in &model.effects {
-            if let EffectKind::Commitment {
-                buyer, platform, ..
-            } = e.kind
-            {
-                if !committed.contains(&(buyer, platform)) {
-                    committed.push((buyer, platform));
-                }
-            }
-        }
         let holders = (0..np)
             .map(|p| (0..nb).filter(|&b| support[b].contains(&p)).collect())
             .collect();
@@ -262,7 +249,6 @@ impl<'m> Engine<'m> {
             prefs,
             support,
             holders,
-            committed,
             isa: Isa::detect(),
         }
     }

@@ -99,7 +99,7 @@ impl Preferences {
                 .filter(|a| matches!(model.effects[a.effect].kind, EffectKind::Drift { .. }))
                 .cloned()
                 .collect();
-            let ds = match drift_sets.iter().position(|d| same_effects(d, &drifts)) {
+            let ds = match drift_sets.iter().position(|d| *d == drifts) {
                 Some(i) => i,
                 None => {
                     drift_sets.push(drifts.clone());
@@ -293,9 +293,4 @@ impl Preferences {
             }
         }
     }
-}
-
-/// Whether two lists hold the same effects.
-fn same_effects(a: &[Active], b: &[Active]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.effect == y.effect)
 }
