@@ -34,6 +34,20 @@ pub const LANES: usize = 16;
 /// One value per future of a batch.
 pub type Lane = [f64; LANES];
 
+/// One flag per future of a batch, all bits set or none (so that a mask
+/// selects a value with one `and`, and selects compile to blends).
+pub type Mask = [u64; LANES];
+
+/// The mask of `b`.
+#[inline(always)]
+fn mask(b: bool) -> u64 {
+    if b {
+        !0
+    } else {
+        0
+    }
+}
+
 /// `a * b`, lane by lane. Whole-lane values (rather than updates in place,
 /// element by element) are what the compiler turns into vector code.
 #[inline(always)]
@@ -49,8 +63,11 @@ fn lane_add(a: Lane, b: Lane) -> Lane {
 
 /// Working memory of one batch, reused across batches.
 pub struct Scratch {
-    /// Per prior.
+    /// Per prior: draws, LHS strata; `LANES` entries per prior for the
+    /// strata's cycle walks.
     draws: Vec<Lane>,
+    strata: Vec<[u64; LANES]>,
+    pending: Vec<u32>,
     /// Price-performance shocks per year and platform.
     eps: Vec<Lane>,
     /// Spend shock multipliers `exp(nu eta - nu^2/2)` per year and buyer.
@@ -65,7 +82,7 @@ pub struct Scratch {
     mix: Vec<Lane>,
     floor: Vec<Lane>,
     has_floor: Vec<[bool; LANES]>,
-    floored: Vec<[bool; LANES]>,
+    floored: Vec<Mask>,
     platform_spend: Vec<Lane>,
     /// Output values: `[column][lane]`, columns in `Paths` order.
     pub out: Vec<f32>,
@@ -80,6 +97,8 @@ impl Scratch {
         let per_future = e.n_scenarios * (t + 1) * (np + 1);
         Scratch {
             draws: vec![zero; e.model.priors.len()],
+            strata: vec![[0; LANES]; e.model.priors.len()],
+            pending: vec![0; e.model.priors.len() * LANES],
             eps: vec![zero; t * np],
             eta: vec![zero; t * nb],
             a_paths: vec![zero; e.prefs.path_len(e.model)],
@@ -89,7 +108,7 @@ impl Scratch {
             mix: vec![zero; nr * np],
             floor: vec![zero; nr * np],
             has_floor: vec![[false; LANES]; nr],
-            floored: vec![[false; LANES]; np],
+            floored: vec![[0; LANES]; np],
             platform_spend: vec![zero; np],
             out: vec![0.0; per_future * LANES],
         }
@@ -144,7 +163,14 @@ macro_rules! kernel_functions {
         ) {
             let model = e.model;
             let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
-            e.draw_batch(first, count, &mut sc.draws, clamps);
+            e.draw_batch(
+                first,
+                count,
+                &mut sc.draws,
+                &mut sc.strata,
+                &mut sc.pending,
+                clamps,
+            );
             let keys: [u64; LANES] = std::array::from_fn(|l| {
                 streams::shock_key(model.simulation.seed, (first + l.min(count - 1)) as u64)
             });
@@ -325,7 +351,7 @@ macro_rules! kernel_functions {
             floor: &[Lane],
             support: &[usize],
             active: &[bool; LANES],
-            floored: &mut [[bool; LANES]],
+            floored: &mut [Mask],
         ) {
             let mut fsum = [-0.0; LANES];
             for &p in support {
@@ -334,59 +360,60 @@ macro_rules! kernel_functions {
                 }
             }
             // Lanes still iterating; lanes whose mix becomes the normalised floors.
-            let mut open = [false; LANES];
-            let mut normalise = [false; LANES];
-            for l in 0..LANES {
-                open[l] = active[l] && fsum[l] > 0.0 && fsum[l] < 1.0;
-                normalise[l] = active[l] && fsum[l] >= 1.0;
-            }
+            let mut open: Mask = std::array::from_fn(|l| {
+                mask(active[l] && fsum[l] > 0.0 && fsum[l] < 1.0)
+            });
+            let mut normalise: Mask = std::array::from_fn(|l| mask(active[l] && fsum[l] >= 1.0));
             let iterating = open;
-            floored.iter_mut().for_each(|x| *x = [false; LANES]);
+            for &p in support {
+                floored[p] = [0; LANES];
+            }
             let mut c = [1.0; LANES];
             for _ in 0..=mix.len() {
-                if !open.iter().any(|&x| x) {
+                if open.iter().fold(0, |a, &x| a | x) == 0 {
                     break;
                 }
                 // Adding +0 leaves a sum that starts at +0 unchanged: these
-                // are the sums of the floored floors and the free shares.
+                // are the sums of the floored floors and the free shares
+                // (masking a value's bits keeps it or gives +0).
                 let (mut fixed, mut free) = ([0.0; LANES], [0.0; LANES]);
                 for &p in support {
                     for l in 0..LANES {
-                        fixed[l] += if floored[p][l] { floor[p][l] } else { 0.0 };
-                        free[l] += if floored[p][l] { 0.0 } else { mix[p][l] };
+                        fixed[l] += f64::from_bits(floor[p][l].to_bits() & floored[p][l]);
+                        free[l] += f64::from_bits(mix[p][l].to_bits() & !floored[p][l]);
                     }
                 }
                 // Lanes taking a pass now. A lane whose free shares sum to
                 // 0 or less has every share floored yet floors summing below 1
                 // (only through rounding): its mix becomes the normalised floors.
-                let mut step = [false; LANES];
+                let mut step = [0; LANES];
                 for l in 0..LANES {
-                    let empty = open[l] && free[l] <= 0.0;
+                    let empty = open[l] & mask(free[l] <= 0.0);
                     normalise[l] |= empty;
-                    step[l] = open[l] && !empty;
+                    step[l] = open[l] & !empty;
                     let next = ((1.0 - fixed[l]) / free[l]).min(1.0);
-                    c[l] = if step[l] { next } else { c[l] };
+                    c[l] = if step[l] != 0 { next } else { c[l] };
                 }
-                let mut changed = [false; LANES];
+                let mut changed = [0; LANES];
                 for &p in support {
                     for l in 0..LANES {
-                        let newly = step[l] && !floored[p][l] && c[l] * mix[p][l] < floor[p][l];
+                        let newly = step[l] & !floored[p][l] & mask(c[l] * mix[p][l] < floor[p][l]);
                         floored[p][l] |= newly;
                         changed[l] |= newly;
                     }
                 }
                 for l in 0..LANES {
-                    open[l] = step[l] && changed[l];
+                    open[l] = step[l] & changed[l];
                 }
             }
             for &p in support {
                 for l in 0..LANES {
                     let normalised = floor[p][l] / fsum[l];
                     let scaled = c[l] * mix[p][l];
-                    let floored_mix = if floored[p][l] { floor[p][l] } else { scaled };
-                    mix[p][l] = if normalise[l] {
+                    let floored_mix = if floored[p][l] != 0 { floor[p][l] } else { scaled };
+                    mix[p][l] = if normalise[l] != 0 {
                         normalised
-                    } else if iterating[l] {
+                    } else if iterating[l] != 0 {
                         floored_mix
                     } else {
                         mix[p][l]
@@ -550,7 +577,7 @@ mod tests {
                 &floor,
                 &all,
                 &active,
-                &mut vec![[false; LANES]; np],
+                &mut vec![[0; LANES]; np],
             );
             for p in 0..np {
                 for l in 0..LANES {

@@ -255,10 +255,32 @@ impl<'m> Engine<'m> {
 
     /// Draws every prior of futures `first .. first + count` into `draws`
     /// (one lane per future; lanes past `count` repeat the last future),
-    /// counting clamps. (Inlined into each compiled copy of the kernel.)
+    /// counting clamps. `strata` and `pending` are scratch: one row and
+    /// `LANES` entries per prior. (Inlined into each compiled copy of the
+    /// kernel.)
     #[inline(always)]
-    fn draw_batch(&self, first: usize, count: usize, draws: &mut [Lane], clamps: &mut [u64]) {
+    fn draw_batch(
+        &self,
+        first: usize,
+        count: usize,
+        draws: &mut [Lane],
+        strata: &mut [[u64; LANES]],
+        pending: &mut [u32],
+        clamps: &mut [u64],
+    ) {
         let n = self.model.simulation.futures as f64;
+        let index: [u64; LANES] = std::array::from_fn(|l| (first + l.min(count - 1)) as u64);
+        // LHS strata of every sampled prior, the permutations' cycle walks
+        // finished all together (`finish_walks`); fixed priors get 0.
+        if let Some(perms) = &self.perms {
+            for (j, sampler) in self.samplers.iter().enumerate() {
+                strata[j] = match sampler {
+                    Some(_) => perms[j].first_pass(&index),
+                    None => [0; LANES],
+                };
+            }
+            streams::finish_walks(perms, strata, pending);
+        }
         for (j, slot) in self.model.priors.iter().enumerate() {
             // A fixed value needs no uniform (and was checked against its
             // domain when the model was loaded).
@@ -266,17 +288,12 @@ impl<'m> Engine<'m> {
                 draws[j] = [slot.prior.as_fixed().unwrap_or(f64::NAN); LANES];
                 continue;
             };
-            let mut index = [0u64; LANES];
-            let mut u = [0.0; LANES];
-            for l in 0..LANES {
-                index[l] = (first + l.min(count - 1)) as u64;
-                u[l] = open01(splitmix_at(self.prior_keys[j], index[l]));
-            }
-            if let Some(perms) = &self.perms {
-                let strata = perms[j].apply_lanes(&index);
+            let mut u: [f64; LANES] =
+                std::array::from_fn(|l| open01(splitmix_at(self.prior_keys[j], index[l])));
+            if self.perms.is_some() {
                 for l in 0..LANES {
                     // (stratum + v) / N can round up to 1.0: keep it open.
-                    u[l] = ((strata[l] as f64 + u[l]) / n).min(streams::BELOW_ONE);
+                    u[l] = ((strata[j][l] as f64 + u[l]) / n).min(streams::BELOW_ONE);
                 }
             }
             let x = sampler.quantile_lanes(&u);

@@ -12,7 +12,7 @@
 //!   rounds of the network per stratum on average.
 //! - Shocks: future `i` seeds one Xoshiro256++ from a key of (seed, i).
 
-// `apply_lanes` indexes two fixed-size arrays with one index.
+// `first_pass` and `finish_walks` index fixed-size arrays with one index.
 #![allow(clippy::needless_range_loop)]
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -123,27 +123,61 @@ impl Permutation {
         (hi << self.lo_bits) | lo
     }
 
-    /// [`Permutation::apply`] of `L` indices: one pass through the network
-    /// for all of them (independent chains, which the processor overlaps),
-    /// then further passes only where a value fell outside `[0, n)`.
+    /// The first pass through the network of `L` indices (independent
+    /// chains, which the processor overlaps). Values at or past `n` still
+    /// have to walk on: [`finish_walks`].
     #[inline(always)]
-    pub fn apply_lanes<const L: usize>(&self, i: &[u64; L]) -> [u64; L] {
-        let mut x = [0u64; L];
-        for l in 0..L {
-            x[l] = self.round_trip(i[l]);
-        }
-        for v in x.iter_mut() {
-            while *v >= self.n {
-                *v = self.round_trip(*v);
-            }
-        }
-        x
+    pub fn first_pass<const L: usize>(&self, i: &[u64; L]) -> [u64; L] {
+        std::array::from_fn(|l| self.round_trip(i[l]))
     }
 
     /// The image of `i < n`.
-    #[inline]
     pub fn apply(&self, i: u64) -> u64 {
-        self.apply_lanes(&[i])[0]
+        let mut x = self.round_trip(i);
+        while x >= self.n {
+            x = self.round_trip(x);
+        }
+        x
+    }
+}
+
+/// Completes [`Permutation::first_pass`] for several permutations at once:
+/// `x[j]` holds the first pass of `perms[j]` (or values below its `n`,
+/// which are left alone) and ends with the images. `pending` is scratch
+/// of at least `x.len() * L` entries.
+///
+/// The values still outside `[0, n)` are gathered into one list, and each
+/// further pass runs through the whole list. Walking value by value, the
+/// processor mispredicted about one branch per value (whether a value walks,
+/// and how far, is random); here the only unpredictable branch is the end
+/// of each pass, a handful per call. The results are the same.
+#[inline(always)]
+pub fn finish_walks<const L: usize>(
+    perms: &[Permutation],
+    x: &mut [[u64; L]],
+    pending: &mut [u32],
+) {
+    // Every (permutation, lane) is written to the list; the count moves
+    // past it only if it must walk (no branch).
+    let mut m = 0;
+    for (j, (p, xs)) in perms.iter().zip(x.iter()).enumerate() {
+        for l in 0..L {
+            pending[m] = (j * L + l) as u32;
+            m += usize::from(xs[l] >= p.n);
+        }
+    }
+    while m > 0 {
+        let mut still = 0;
+        for t in 0..m {
+            let id = pending[t] as usize;
+            let (j, l) = (id / L, id % L);
+            let y = perms[j].round_trip(x[j][l]);
+            x[j][l] = y;
+            // `still <= t`: the list is compacted in place.
+            pending[still] = id as u32;
+            still += usize::from(y >= perms[j].n);
+        }
+        m = still;
     }
 }
 
@@ -152,10 +186,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lanes_match_one_at_a_time() {
-        let p = Permutation::new(20_000, 5);
-        let i = [0u64, 1, 2, 19_999, 777, 4096, 8191, 12_345];
-        assert_eq!(p.apply_lanes(&i), i.map(|i| p.apply(i)));
+    fn batched_walks_match_one_at_a_time() {
+        // n just past a power of two: most values walk, some far.
+        for n in [20_000u64, 4097, 3] {
+            let perms: Vec<Permutation> = (0..7).map(|k| Permutation::new(n, k)).collect();
+            for start in (0..n).step_by(8) {
+                let i: [u64; 8] = std::array::from_fn(|l| (start + l as u64).min(n - 1));
+                let mut x: Vec<[u64; 8]> = perms.iter().map(|p| p.first_pass(&i)).collect();
+                // A row already inside [0, n) is left alone.
+                x[3] = [0; 8];
+                let mut pending = vec![0u32; 7 * 8];
+                finish_walks(&perms, &mut x, &mut pending);
+                for (j, p) in perms.iter().enumerate() {
+                    let want = if j == 3 {
+                        [0; 8]
+                    } else {
+                        i.map(|i| p.apply(i))
+                    };
+                    assert_eq!(x[j], want, "n={n} permutation {j} from {start}");
+                }
+            }
+        }
     }
 
     #[test]
