@@ -185,14 +185,17 @@ macro_rules! kernel_functions {
             }
             let d = &sc.draws;
             // The spend shock multiplier exp(nu eta - nu^2 / 2) is the same in every
-            // scenario of a future: computed once.
+            // scenario of a future: computed once, in `f32` (see `fastmath`; a
+            // multiplier below about e^-103 is 0, as it is below e^-745 in `f64`).
             for (b, buyer) in model.buyers.iter().enumerate() {
                 let nu = d[buyer.growth_volatility];
                 for k in 0..t {
                     let shock = &mut sc.eta[k * nb + b];
+                    let arg: [f32; LANES] =
+                        std::array::from_fn(|l| (nu[l] * shock[l] - 0.5 * nu[l] * nu[l]) as f32);
+                    let m = fastmath::exp_f32_lanes(arg);
                     for l in 0..LANES {
-                        let m = fastmath::exp(nu[l] * shock[l] - 0.5 * nu[l] * nu[l]);
-                        shock[l] = if nu[l] > 0.0 { m } else { 1.0 };
+                        shock[l] = if nu[l] > 0.0 { m[l] as f64 } else { 1.0 };
                     }
                 }
             }
