@@ -150,8 +150,8 @@ impl Permutation {
 /// further pass runs through the whole list. Walking value by value, each
 /// value's loop ended on a branch the processor cannot predict (whether a
 /// value walks, and how far, is random); here the only such branch is the
-/// end of each pass (about 14 passes per call for 17 priors of 16 futures
-/// at 20,000 futures, where 39% of first passes land outside). The results
+/// end of each pass (about 14 passes per call for 17 priors of a batch at
+/// 20,000 futures, where 39% of first passes land outside). The results
 /// are the same.
 #[inline(always)]
 pub fn finish_walks<const L: usize>(
