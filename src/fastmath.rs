@@ -91,7 +91,7 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    // n in [-150, 129]: two powers of two, each a normal number.
+    // n in [-150, 128]: two powers of two, each a normal number.
     let ni = t.to_bits().wrapping_sub(SHIFT.to_bits()).wrapping_add(256);
     let half = ni >> 1;
     // Exponent fields floor(n/2) + 127 and n - floor(n/2) + 127.
