@@ -115,7 +115,7 @@ impl Column<'static> {
     pub fn from_slice(values: &[f32]) -> Column<'static> {
         let mut sorted = vec![0.0; values.len()];
         let (index, mean, var) = {
-            let c = Column::sorted_into(values, &mut sorted);
+            let c = Column::sorted_into(values, &mut sorted, &mut SortScratch::default());
             (c.index, c.mean, c.var)
         };
         Column {
@@ -130,11 +130,15 @@ impl Column<'static> {
 impl<'a> Column<'a> {
     /// [`Column::new`] with the sorted values written to `dst` (as long as
     /// `values`), which the column then borrows.
-    pub fn sorted_into(values: &[f32], dst: &'a mut [f32]) -> Column<'a> {
+    pub fn sorted_into(
+        values: &[f32],
+        dst: &'a mut [f32],
+        scratch: &mut SortScratch,
+    ) -> Column<'a> {
         let n = values.len().max(1) as f64;
         let mean = sum_f64(values, |x| x) / n;
         let var = sum_f64(values, |x| (x - mean) * (x - mean)) / n;
-        sort_f32_into(values, dst);
+        sort_f32_with(values, dst, scratch);
         let sorted: &'a [f32] = dst;
         Column {
             index: sorted
@@ -229,21 +233,38 @@ pub struct Stats {
 /// pass whose digit is the same for every value is skipped. Fewer than
 /// 1,024 values are sorted by comparison.
 pub fn sort_f32_into(values: &[f32], dst: &mut [f32]) {
+    sort_f32_with(values, dst, &mut SortScratch::default());
+}
+
+/// The key buffers of [`sort_f32_with`], reused from column to column (a
+/// thread's columns all have the same length, so after the first one
+/// nothing is allocated or zeroed).
+#[derive(Default)]
+pub struct SortScratch {
+    keys: Vec<u32>,
+    buf: Vec<u32>,
+}
+
+/// [`sort_f32_into`] with its buffers in `scratch`.
+pub fn sort_f32_with(values: &[f32], dst: &mut [f32], scratch: &mut SortScratch) {
     const BITS: u32 = 11;
     const BUCKETS: usize = 1 << BITS;
     const MASK: u32 = (1 << BITS) - 1;
-    let mut keys: Vec<u32> = values.iter().map(|&v| ordered_bits(v)).collect();
+    let SortScratch { keys, buf } = scratch;
+    keys.clear();
+    keys.extend(values.iter().map(|&v| ordered_bits(v)));
     let n = keys.len();
     if n < 1024 {
         keys.sort_unstable();
     } else {
         let mut counts = vec![[0u32; BUCKETS]; 3];
-        for &k in &keys {
+        for &k in keys.iter() {
             counts[0][(k & MASK) as usize] += 1;
             counts[1][((k >> BITS) & MASK) as usize] += 1;
             counts[2][(k >> (2 * BITS)) as usize] += 1;
         }
-        let mut buf = vec![0u32; n];
+        // Every entry is written by a pass before it is read.
+        buf.resize(n, 0);
         for (d, counts) in counts.iter_mut().enumerate() {
             if counts.iter().any(|&c| c as usize == n) {
                 continue;
@@ -255,7 +276,7 @@ pub fn sort_f32_into(values: &[f32], dst: &mut [f32]) {
                 total += m;
             }
             let shift = BITS * d as u32;
-            for &k in &keys {
+            for &k in keys.iter() {
                 let digit = ((k >> shift) & MASK) as usize;
                 let at = counts[digit] as usize;
                 // SAFETY: `counts[digit]` starts at the number of keys with
@@ -265,10 +286,10 @@ pub fn sort_f32_into(values: &[f32], dst: &mut [f32]) {
                 unsafe { *buf.get_unchecked_mut(at) = k };
                 counts[digit] += 1;
             }
-            std::mem::swap(&mut keys, &mut buf);
+            std::mem::swap(keys, buf);
         }
     }
-    for (d, &k) in dst.iter_mut().zip(&keys) {
+    for (d, &k) in dst.iter_mut().zip(keys.iter()) {
         *d = from_ordered_bits(k);
     }
 }
@@ -700,8 +721,9 @@ struct CellScratch {
     /// A group's column per scenario, and the `f64` sum behind one.
     groups: Vec<f32>,
     sum: Vec<f64>,
-    /// Sorted columns, one slot per scenario.
+    /// Sorted columns, one slot per scenario, and the sort's buffers.
     sorted: Vec<f32>,
+    sort: SortScratch,
     paired: PairedScratch,
 }
 
@@ -735,6 +757,7 @@ impl CellPlan<'_> {
             groups,
             sum,
             sorted,
+            sort,
             paired,
         } = sc;
         // A group's column is the sum of its members' (in `f64`, then
@@ -759,7 +782,7 @@ impl CellPlan<'_> {
         for (s, &r) in reps[k].iter().enumerate() {
             let (dst, tail) = std::mem::take(&mut rest).split_at_mut(n);
             rest = tail;
-            own.push((r == s).then(|| Column::sorted_into(raw(s), dst)));
+            own.push((r == s).then(|| Column::sorted_into(raw(s), dst, sort)));
         }
         let col = |s: usize| -> &Column {
             own[reps[k][s]]
@@ -1413,11 +1436,20 @@ mod tests {
 
     /// Wide ranges with signed zeros and extremes (every pass runs), a
     /// narrow range (the top digit is constant: that pass is skipped), and
-    /// a short column (sorted by comparison).
+    /// a short column (sorted by comparison), with a fresh scratch and with
+    /// one reused from column to column.
     #[test]
     fn radix_sort_matches_total_cmp_sort() {
         let mut rng = crate::test_util::Lcg(12345);
-        for (n, scale, offset) in [(5000, 1e3f32, -0.5f32), (5000, 0.5, 2.0), (700, 1e3, -0.5)] {
+        // One scratch for every column, as a thread reuses it: lengths
+        // shrink and grow, and passes leave its two buffers swapped.
+        let mut scratch = SortScratch::default();
+        for (n, scale, offset) in [
+            (5000, 1e3f32, -0.5f32),
+            (5000, 0.5, 2.0),
+            (700, 1e3, -0.5),
+            (6000, 1e3, -0.5),
+        ] {
             let v: Vec<f32> = (0..n)
                 .map(|i| {
                     let f = (rng.next_f32() + offset) * scale;
@@ -1433,12 +1465,16 @@ mod tests {
             want.sort_unstable_by(|a, b| a.total_cmp(b));
             let mut got = vec![0.0; v.len()];
             sort_f32_into(&v, &mut got);
-            assert!(
-                got.iter()
-                    .zip(&want)
-                    .all(|(a, b)| a.to_bits() == b.to_bits()),
-                "n {n}, scale {scale}"
-            );
+            let mut reused = vec![0.0; v.len()];
+            sort_f32_with(&v, &mut reused, &mut scratch);
+            for got in [&got, &reused] {
+                assert!(
+                    got.iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "n {n}, scale {scale}"
+                );
+            }
         }
     }
 
