@@ -138,7 +138,7 @@ impl<'a> Column<'a> {
         let n = values.len().max(1) as f64;
         let mean = sum_f64(values, |x| x) / n;
         let var = sum_f64(values, |x| (x - mean) * (x - mean)) / n;
-        sort_f32_with(values, dst, scratch);
+        sort_f32_into(values, dst, scratch);
         let sorted: &'a [f32] = dst;
         Column {
             index: sorted
@@ -232,21 +232,8 @@ pub struct Stats {
 /// 24 KB, stay in the first-level cache, and are counted in one pass); a
 /// pass whose digit is the same for every value is skipped. Fewer than
 /// 1,024 values are sorted by comparison.
-pub fn sort_f32_into(values: &[f32], dst: &mut [f32]) {
-    sort_f32_with(values, dst, &mut SortScratch::default());
-}
-
-/// The key buffers of [`sort_f32_with`], reused from column to column (a
-/// thread's columns all have the same length, so after the first one
-/// nothing is allocated or zeroed).
-#[derive(Default)]
-pub struct SortScratch {
-    keys: Vec<u32>,
-    buf: Vec<u32>,
-}
-
-/// [`sort_f32_into`] with its buffers in `scratch`.
-pub fn sort_f32_with(values: &[f32], dst: &mut [f32], scratch: &mut SortScratch) {
+/// The keys' buffers come from `scratch`.
+pub fn sort_f32_into(values: &[f32], dst: &mut [f32], scratch: &mut SortScratch) {
     const BITS: u32 = 11;
     const BUCKETS: usize = 1 << BITS;
     const MASK: u32 = (1 << BITS) - 1;
@@ -292,6 +279,15 @@ pub fn sort_f32_with(values: &[f32], dst: &mut [f32], scratch: &mut SortScratch)
     for (d, &k) in dst.iter_mut().zip(keys.iter()) {
         *d = from_ordered_bits(k);
     }
+}
+
+/// The key buffers of [`sort_f32_into`], reused from column to column (a
+/// thread's columns all have the same length, so after the first one
+/// nothing is allocated or zeroed).
+#[derive(Default)]
+pub struct SortScratch {
+    keys: Vec<u32>,
+    buf: Vec<u32>,
 }
 
 /// Maps an `f32` to a `u32` whose order is the float's total order.
@@ -1464,9 +1460,9 @@ mod tests {
             let mut want = v.clone();
             want.sort_unstable_by(|a, b| a.total_cmp(b));
             let mut got = vec![0.0; v.len()];
-            sort_f32_into(&v, &mut got);
+            sort_f32_into(&v, &mut got, &mut SortScratch::default());
             let mut reused = vec![0.0; v.len()];
-            sort_f32_with(&v, &mut reused, &mut scratch);
+            sort_f32_into(&v, &mut reused, &mut scratch);
             for got in [&got, &reused] {
                 assert!(
                     got.iter()
