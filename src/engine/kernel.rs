@@ -83,7 +83,8 @@ pub struct Scratch {
     spend: Vec<Lane>,
     mix: Vec<Lane>,
     floor: Vec<Lane>,
-    has_floor: Vec<[bool; LANES]>,
+    /// Per platform: which lanes' shares are floored (scratch of
+    /// `apply_floors_lanes`), and platform spend.
     floored: Vec<Mask>,
     platform_spend: Vec<Lane>,
     /// Output values: `[column][lane]`, columns in `Paths` order.
@@ -109,7 +110,6 @@ impl Scratch {
             spend: vec![zero; nr],
             mix: vec![zero; nr * np],
             floor: vec![zero; nr * np],
-            has_floor: vec![[false; LANES]; nr],
             floored: vec![[0; LANES]; np],
             platform_spend: vec![zero; np],
             out: vec![0.0; per_future * LANES],
@@ -322,8 +322,8 @@ macro_rules! kernel_functions {
                     floor[*platform] = [0.0; LANES];
                 }
             }
-            let has_floor = &mut sc.has_floor[i];
-            *has_floor = [false; LANES];
+            // Lanes with spend get floors (and are floored below).
+            let mut has_floor: Mask = [0; LANES];
             for a in track.commits.iter().filter(live) {
                 if let EffectKind::Commitment {
                     platform,
@@ -331,16 +331,17 @@ macro_rules! kernel_functions {
                     ..
                 } = &model.effects[a.effect].kind
                 {
+                    let f = &mut floor[*platform];
                     for l in 0..LANES {
-                        if spend[l] > 0.0 {
-                            floor[*platform][l] += d[*committed][l] / spend[l];
-                            has_floor[l] = true;
-                        }
+                        let on = mask(spend[l] > 0.0);
+                        let added = f[l] + d[*committed][l] / spend[l];
+                        f[l] = if on != 0 { added } else { f[l] };
+                        has_floor[l] |= on;
                     }
                 }
             }
-            if has_floor.iter().any(|&x| x) {
-                apply_floors_lanes(mix, floor, &e.support[b], has_floor, &mut sc.floored);
+            if has_floor.iter().any(|&x| x != 0) {
+                apply_floors_lanes(mix, floor, &e.support[b], &has_floor, &mut sc.floored);
             }
         }
 
@@ -355,7 +356,7 @@ macro_rules! kernel_functions {
             mix: &mut [Lane],
             floor: &[Lane],
             support: &[usize],
-            active: &[bool; LANES],
+            active: &Mask,
             floored: &mut [Mask],
         ) {
             let mut fsum = [-0.0; LANES];
@@ -365,10 +366,9 @@ macro_rules! kernel_functions {
                 }
             }
             // Lanes still iterating; lanes whose mix becomes the normalised floors.
-            let mut open: Mask = std::array::from_fn(|l| {
-                mask(active[l] && fsum[l] > 0.0 && fsum[l] < 1.0)
-            });
-            let mut normalise: Mask = std::array::from_fn(|l| mask(active[l] && fsum[l] >= 1.0));
+            let mut open: Mask =
+                std::array::from_fn(|l| active[l] & mask(fsum[l] > 0.0 && fsum[l] < 1.0));
+            let mut normalise: Mask = std::array::from_fn(|l| active[l] & mask(fsum[l] >= 1.0));
             let iterating = open;
             for &p in support {
                 floored[p] = [0; LANES];
@@ -581,7 +581,7 @@ mod tests {
                 &mut mix,
                 &floor,
                 &all,
-                &active,
+                &active.map(mask),
                 &mut vec![[0; LANES]; np],
             );
             for p in 0..np {
