@@ -65,11 +65,9 @@ fn lane_add(a: Lane, b: Lane) -> Lane {
 
 /// Working memory of one batch, reused across batches.
 pub struct Scratch {
-    /// Per prior: draws, LHS strata; `LANES` entries per prior for the
-    /// strata's cycle walks.
+    /// Per prior: draws, LHS strata.
     draws: Vec<Lane>,
-    strata: Vec<[u64; LANES]>,
-    pending: Vec<u32>,
+    strata: Vec<[u32; LANES]>,
     /// Price-performance shocks per year and platform.
     eps: Vec<Lane>,
     /// Spend shock multipliers `exp(nu eta - nu^2/2)` per year and buyer.
@@ -101,7 +99,6 @@ impl Scratch {
         Scratch {
             draws: vec![zero; e.model.priors.len()],
             strata: vec![[0; LANES]; e.model.priors.len()],
-            pending: vec![0; e.model.priors.len() * LANES],
             eps: vec![zero; t * np],
             eta: vec![zero; t * nb],
             a_paths: vec![zero; e.prefs.path_len(e.model)],
@@ -170,7 +167,6 @@ macro_rules! kernel_functions {
                 count,
                 &mut sc.draws,
                 &mut sc.strata,
-                &mut sc.pending,
                 clamps,
             );
             let keys: [u64; LANES] = std::array::from_fn(|l| {

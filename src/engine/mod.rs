@@ -198,7 +198,8 @@ pub struct Engine<'m> {
 impl<'m> Engine<'m> {
     /// Prepares `model` and its `scenarios`.
     pub fn new(model: &'m Model, scenarios: &[Scenario]) -> Engine<'m> {
-        let n = model.simulation.futures as u64;
+        // At most `MAX_FUTURES` (checked when the model was loaded).
+        let n = u32::try_from(model.simulation.futures).expect("futures fit in u32");
         let seed = model.simulation.seed;
         let prior_keys: Vec<u64> = model
             .priors
@@ -255,31 +256,31 @@ impl<'m> Engine<'m> {
 
     /// Draws every prior of futures `first .. first + count` into `draws`
     /// (one lane per future; lanes past `count` repeat the last future),
-    /// counting clamps. `strata` and `pending` are scratch: one row and
-    /// `LANES` entries per prior. (Inlined into each compiled copy of the
-    /// kernel.)
+    /// counting clamps. `strata` is scratch, one row per prior. (Inlined
+    /// into each compiled copy of the kernel.)
     #[inline(always)]
     fn draw_batch(
         &self,
         first: usize,
         count: usize,
         draws: &mut [Lane],
-        strata: &mut [[u64; LANES]],
-        pending: &mut [u32],
+        strata: &mut [[u32; LANES]],
         clamps: &mut [u64],
     ) {
         let n = self.model.simulation.futures as f64;
         let index: [u64; LANES] = std::array::from_fn(|l| (first + l.min(count - 1)) as u64);
-        // LHS strata of every sampled prior, the permutations' cycle walks
-        // finished all together (`finish_walks`); fixed priors get 0.
+        // LHS strata of every sampled prior (all permutations share one
+        // grid, so the futures are split into pairs once); fixed priors get 0.
         if let Some(perms) = &self.perms {
+            let pairs: [(u32, u32); LANES] =
+                std::array::from_fn(|l| perms[0].split(index[l] as u32));
+            let (hi, lo) = (pairs.map(|p| p.0), pairs.map(|p| p.1));
             for (j, sampler) in self.samplers.iter().enumerate() {
                 strata[j] = match sampler {
-                    Some(_) => perms[j].first_pass(&index),
+                    Some(_) => perms[j].apply_lanes(&hi, &lo),
                     None => [0; LANES],
                 };
             }
-            streams::finish_walks(perms, strata, pending);
         }
         for (j, slot) in self.model.priors.iter().enumerate() {
             // A fixed value needs no uniform (and was checked against its
