@@ -11,11 +11,13 @@
 /// Buffers smaller than this are left alone.
 const MIN_BYTES: usize = 4 << 20;
 
-/// A zeroed vector of `len` values, its memory advised to use huge pages
-/// before it is first touched.
-pub fn zeroed_vec<T: Copy + Default>(len: usize) -> Vec<T> {
-    let mut v = vec![T::default(); len];
-    advise(&mut v);
+/// An empty vector with room for `len` values, that memory advised to use
+/// huge pages before it is first touched. Nothing is written to it (a
+/// zeroed buffer cost a pass over all of it, in one thread, before the
+/// parallel writers started): the caller fills it and sets its length.
+pub fn with_capacity<T>(len: usize) -> Vec<T> {
+    let mut v = Vec::with_capacity(len);
+    advise(v.spare_capacity_mut());
     v
 }
 
@@ -44,17 +46,21 @@ fn advise<T>(v: &mut [T]) {
 
 #[cfg(test)]
 mod tests {
-    /// Advised or not, the vector is zeroed, as long as asked, and usable.
+    /// Advised or not, the vector has the room asked for and can be
+    /// filled through its pointer.
     #[test]
-    fn zeroed_vectors_of_any_size() {
+    fn vectors_of_any_size_can_be_filled() {
         for len in [0, 1, 1000, (super::MIN_BYTES / 4) + 12_345] {
-            let mut v: Vec<f32> = super::zeroed_vec(len);
-            assert_eq!(v.len(), len);
-            assert!(v.iter().all(|&x| x == 0.0));
-            if let Some(last) = v.last_mut() {
-                *last = 1.0;
+            let mut v: Vec<f32> = super::with_capacity(len);
+            assert!(v.is_empty() && v.capacity() >= len);
+            let p = v.as_mut_ptr();
+            for i in 0..len {
+                // SAFETY: `i < len <= capacity`.
+                unsafe { p.add(i).write(i as f32) };
             }
-            assert_eq!(v.iter().sum::<f32>(), if len > 0 { 1.0 } else { 0.0 });
+            // SAFETY: the first `len` values were just written.
+            unsafe { v.set_len(len) };
+            assert!(v.iter().enumerate().all(|(i, &x)| x == i as f32));
         }
     }
 }

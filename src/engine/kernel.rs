@@ -122,8 +122,9 @@ macro_rules! kernel_functions {
         /// Simulates futures `chunk` of `block` into it.
         ///
         /// # Safety
-        /// `block.out` must be valid for `per_future * block.n` writes, and
-        /// no one else may write the positions of futures `chunk` meanwhile.
+        /// `block.out` must be valid for `per_future * block.n` writes
+        /// (initialised or not), and no one else may write the positions of
+        /// futures `chunk` meanwhile.
         $(#[$feature])*
         pub unsafe fn run_chunk(
             e: &Engine<'_>,
@@ -140,11 +141,12 @@ macro_rules! kernel_functions {
                 for (col, lanes) in sc.out.chunks_exact(LANES).enumerate() {
                     // SAFETY: `col * n + start + count <= per_future * n`
                     // (`col < per_future`, `start + count <= n`), and only
-                    // this chunk writes futures `start..start + count`.
-                    let dst = unsafe {
-                        std::slice::from_raw_parts_mut(out.add(col * n + start), count)
+                    // this chunk writes futures `start..start + count`. (A
+                    // copy through pointers: the buffer is not initialised
+                    // before this writes it.)
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(col * n + start), count)
                     };
-                    dst.copy_from_slice(&lanes[..count]);
                 }
             }
         }

@@ -354,7 +354,8 @@ impl Engine<'_> {
         let years = self.horizon + 1;
         let columns = self.n_platforms + 1;
         let per_future = self.n_scenarios * years * columns;
-        let mut data: Vec<f32> = crate::hugepages::zeroed_vec(n * per_future);
+        let len = n * per_future;
+        let mut data: Vec<f32> = crate::hugepages::with_capacity(len);
         let n_priors = self.model.priors.len();
         let block = Block {
             out: data.as_mut_ptr(),
@@ -376,6 +377,9 @@ impl Engine<'_> {
                 clamps
             })
             .collect();
+        // SAFETY: each chunk wrote all `per_future` values of each of its
+        // futures (`run_chunk`), and the chunks cover `0..n`.
+        unsafe { data.set_len(len) };
         let mut clamps = vec![0u64; n_priors];
         for cc in chunk_clamps {
             for (a, b) in clamps.iter_mut().zip(cc) {
