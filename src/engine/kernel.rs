@@ -240,7 +240,7 @@ macro_rules! kernel_functions {
                     write_year(
                         &sc.spend,
                         &sc.mix,
-                        &e.holders,
+                        &e.holdings,
                         &e.scenario_tracks[s * nb..(s + 1) * nb],
                         &mut sc.platform_spend,
                         &mut sc.out[column * LANES..(column + cols) * LANES],
@@ -433,21 +433,20 @@ macro_rules! kernel_functions {
         fn write_year(
             spend: &[Lane],
             mix: &[Lane],
-            holders: &[Vec<usize>],
+            holdings: &[(usize, usize)],
             track: &[usize],
             platform_spend: &mut [Lane],
             out: &mut [f32],
         ) {
             let np = platform_spend.len();
-            for (p, ps) in platform_spend.iter_mut().enumerate() {
-                // Buyers in order, as a sum from 0 (a buyer that cannot hold the
-                // platform would add exactly 0).
-                let mut acc = [0.0; LANES];
-                for &b in &holders[p] {
-                    let i = track[b];
-                    acc = lane_add(acc, lane_mul(spend[i], mix[i * np + p]));
-                }
-                *ps = acc;
+            // Per platform, its buyers in order, as a sum from 0 (a buyer
+            // that cannot hold the platform would add exactly 0).
+            for ps in platform_spend.iter_mut() {
+                *ps = [0.0; LANES];
+            }
+            for &(p, b) in holdings {
+                let i = track[b];
+                platform_spend[p] = lane_add(platform_spend[p], lane_mul(spend[i], mix[i * np + p]));
             }
             let mut market = [-0.0; LANES];
             for ps in platform_spend.iter() {

@@ -188,9 +188,12 @@ pub struct Engine<'m> {
     prefs: Preferences,
     /// Per buyer, the platforms its mix can ever hold (accessible or
     /// committed to), ascending; outside them its share stays exactly 0,
-    /// so the kernel skips them. Per platform, the buyers that can hold it.
+    /// so the kernel skips them. The pairs (platform, buyer that can hold
+    /// it), by platform then buyer: one flat list, so that step 6 runs one
+    /// loop rather than one per platform (whose varying lengths the
+    /// processor mispredicted).
     support: Vec<Vec<usize>>,
-    holders: Vec<Vec<usize>>,
+    holdings: Vec<(usize, usize)>,
     /// The compiled copy of the kernel to run.
     isa: Isa,
 }
@@ -233,8 +236,13 @@ impl<'m> Engine<'m> {
                     .collect()
             })
             .collect();
-        let holders = (0..np)
-            .map(|p| (0..nb).filter(|&b| support[b].contains(&p)).collect())
+        let support_ref = &support;
+        let holdings = (0..np)
+            .flat_map(|p| {
+                (0..nb)
+                    .filter(move |&b| support_ref[b].contains(&p))
+                    .map(move |b| (p, b))
+            })
             .collect();
         Engine {
             model,
@@ -249,7 +257,7 @@ impl<'m> Engine<'m> {
             scenario_tracks,
             prefs,
             support,
-            holders,
+            holdings,
             isa: Isa::detect(),
         }
     }
@@ -298,13 +306,12 @@ impl<'m> Engine<'m> {
                 }
             }
             let x = sampler.quantile_lanes(&u);
-            for (l, x) in x.into_iter().enumerate() {
-                let (x, clamped) = slot.domain.clamp(x);
-                if clamped && l < count {
-                    clamps[j] += 1;
-                }
-                draws[j][l] = x;
-            }
+            let y = slot.domain.clamp_lanes(x);
+            // Clamps of the batch's own futures (`Domain::clamp`'s flag).
+            clamps[j] += (0..LANES)
+                .map(|l| u64::from(y[l] != x[l] && l < count))
+                .sum::<u64>();
+            draws[j] = y;
         }
     }
 }
