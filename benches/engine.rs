@@ -131,8 +131,14 @@ fn engine(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
     let bar_12 = bar_model_12_scenarios();
+    // The bar model without its deal: one scenario, the least work shared
+    // per future.
+    let bar_1 = &BAR_MODEL[..BAR_MODEL
+        .find("[deals.d]")
+        .expect("the bar model has a deal")];
     for (name, text, futures) in [
         ("bar_6p_4b", BAR_MODEL, 20_000),
+        ("bar_6p_4b_1_scenario", bar_1, 20_000),
         ("bar_6p_4b_12_scenarios", bar_12.as_str(), 5_000),
         ("default", DEFAULT_MODEL, 2_000),
     ] {
