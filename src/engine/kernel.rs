@@ -6,9 +6,10 @@
 //! results do not depend on how futures are grouped. What the lanes buy is
 //! speed: the loops over lanes compile to vector instructions, and the
 //! bookkeeping (effect lists, slot lookups, index arithmetic) is paid once
-//! per batch instead of once per future. The integer parts of the prior
-//! draws (stream hashing, the LHS permutation) run lane by lane; the shocks
-//! run all lanes together except the ziggurat's rare slow path
+//! per batch instead of once per future. The prior draws' stream hashing
+//! (64-bit multiplications) runs lane by lane, the LHS permutation (32-bit)
+//! on all lanes together except its rare cycle walks; the shocks run all
+//! lanes together except the ziggurat's rare slow path
 //! ([`super::shocks`]); the commitment floors iterate all lanes together
 //! until the last one settles.
 //!

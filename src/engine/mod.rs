@@ -279,7 +279,7 @@ impl<'m> Engine<'m> {
         let index: [u64; LANES] = std::array::from_fn(|l| (first + l.min(count - 1)) as u64);
         // LHS strata of every sampled prior (all permutations share one
         // grid, so the futures are split into pairs once); fixed priors get 0.
-        if let Some(perms) = &self.perms {
+        if let Some(perms) = self.perms.as_ref().filter(|p| !p.is_empty()) {
             let pairs: [(u32, u32); LANES] =
                 std::array::from_fn(|l| perms[0].split(index[l] as u32));
             let (hi, lo) = (pairs.map(|p| p.0), pairs.map(|p| p.1));

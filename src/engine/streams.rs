@@ -122,8 +122,10 @@ fn round_hash(v: u32, (k, m): (u32, u32), r: u32) -> u32 {
 }
 
 impl Permutation {
-    /// A permutation of `[0, n)` chosen by `k`.
+    /// A permutation of `[0, n)` chosen by `k`, for `1 <= n <= 2^31` (the
+    /// grid's numbers stay below `2^32`; runs have at most 1e8 futures).
     pub fn new(n: u32, k: u64) -> Permutation {
+        assert!(n <= 1 << 31, "a permutation of at most 2^31 numbers");
         let n = n.max(1);
         let wide = u64::from(n);
         // The smallest a with a^2 >= n (the float root is off by at most one).
