@@ -114,23 +114,28 @@ pub fn exp_f32_lanes<const L: usize>(mut x: [f32; L]) -> [f32; L] {
 /// algorithm AS 241 (PPND16, Applied Statistics 37, 1988), accurate to
 /// about 1e-16 relative. A rational function of `u` in the centre
 /// (`|u - 0.5| <= 0.425`, 85% of draws, no logarithm or square root) and of
-/// `sqrt(-ln(min(u, 1 - u)))` in the tails. 0 and 1 give infinities.
+/// `sqrt(-ln(min(u, 1 - u)))` in the tails ([`ln`] is this module's, so
+/// the tails too are the same bits on every machine). 0 and 1 give
+/// infinities.
 pub fn norm_quantile(u: f64) -> f64 {
     let q = u - 0.5;
     if q.abs() <= 0.425 {
-        return central(q);
+        central(q)
+    } else {
+        tail(u)
     }
-    let tail = if q < 0.0 { u } else { 1.0 - u };
-    if tail <= 0.0 {
-        return if q < 0.0 {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
-    }
-    let mut r = (-tail.ln()).sqrt();
-    let z = if r <= 5.0 {
-        r -= 1.6;
+}
+
+/// AS 241 outside the centre (`|u - 0.5| > 0.425`, or NaN), without
+/// branches (both rational functions computed, one selected), so that a
+/// loop over many tail values compiles to vector code.
+#[inline(always)]
+fn tail(u: f64) -> f64 {
+    let q = u - 0.5;
+    let t = if q < 0.0 { u } else { 1.0 - u };
+    let r = (-ln(t)).sqrt();
+    let near = {
+        let r = r - 1.6;
         let num = ((((((7.745_450_142_783_414_076_4e-4 * r + 2.272_384_498_926_918_458_33e-2)
             * r
             + 2.417_807_251_774_506_117_7e-1)
@@ -158,8 +163,9 @@ pub fn norm_quantile(u: f64) -> f64 {
             * r
             + 1.0;
         num / den
-    } else {
-        r -= 5.0;
+    };
+    let far = {
+        let r = r - 5.0;
         let num = ((((((2.010_334_399_292_288_132_65e-7 * r + 2.711_555_568_743_487_578_15e-5)
             * r
             + 1.242_660_947_388_078_438_6e-3)
@@ -188,10 +194,69 @@ pub fn norm_quantile(u: f64) -> f64 {
             + 1.0;
         num / den
     };
+    let z = if r <= 5.0 { near } else { far };
+    // t = 0: r is infinite and both functions NaN.
+    let z = if t <= 0.0 { f64::INFINITY } else { z };
     if q < 0.0 {
         -z
     } else {
         z
+    }
+}
+
+/// The natural logarithm, within 1 ulp, in plain IEEE arithmetic (no
+/// branch, no table): 0 gives -infinity, +infinity itself, negative
+/// numbers and NaN give NaN.
+///
+/// Method (fdlibm's `e_log.c`, as in musl): `x = 2^k (1 + f)` with
+/// `1 + f` in `[sqrt(2)/2, sqrt(2))`, `s = f / (2 + f)`, and
+/// `ln(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2))` with fdlibm's degree-14
+/// polynomial `R` (error below `2^-58.45`).
+#[inline(always)]
+pub fn ln(x: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LG1: f64 = 6.666_666_666_666_735_130e-1;
+    const LG2: f64 = 3.999_999_999_940_941_908e-1;
+    const LG3: f64 = 2.857_142_874_366_239_149e-1;
+    const LG4: f64 = 2.222_219_843_214_978_396e-1;
+    const LG5: f64 = 1.818_357_216_161_805_012e-1;
+    const LG6: f64 = 1.531_383_769_920_937_332e-1;
+    const LG7: f64 = 1.479_819_860_511_658_591e-1;
+    // 2^52 as a double: its bits OR an integer below 2^52, minus itself,
+    // is that integer (no integer-to-float conversion, which 64-bit
+    // vector lanes lack before AVX-512).
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    // Subnormals scaled by 2^54 into the normal range.
+    let subnormal = x < f64::MIN_POSITIVE;
+    let scaled = if subnormal {
+        x * 18_014_398_509_481_984.0
+    } else {
+        x
+    };
+    let bits = scaled.to_bits();
+    let mantissa = bits & 0x000f_ffff_ffff_ffff;
+    // 1 where 1.mantissa >= sqrt(2) (fdlibm's test on the high word): that
+    // mantissa is halved and the exponent raised by one.
+    let up = ((mantissa >> 32) + 0x9_5f64) >> 20;
+    let exponent = (bits >> 52) + up;
+    let bias = if subnormal { 1077.0 } else { 1023.0 };
+    let k = (f64::from_bits(TWO52.to_bits() | exponent) - TWO52) - bias;
+    let f = f64::from_bits(mantissa | ((0x3ff - up) << 52)) - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    let hfsq = 0.5 * f * f;
+    let y = s * (hfsq + r) + k * LN2_LO - hfsq + f + k * LN2_HI;
+    let y = if x == 0.0 { f64::NEG_INFINITY } else { y };
+    let y = if x == f64::INFINITY { x } else { y };
+    if x >= 0.0 {
+        y
+    } else {
+        f64::NAN
     }
 }
 
@@ -230,7 +295,9 @@ fn central(q: f64) -> f64 {
 /// [`norm_quantile`] of `L` values at once, bit-identical to it: the
 /// central branch in a loop over all values (vector code); the values in
 /// the tails (15%) are listed without branches, then taken one by one
-/// (a branch per value would be mispredicted for a sixth of them).
+/// (a branch per value would be mispredicted for a sixth of them). The
+/// engine uses [`norm_quantile_rows`], which takes many rows' tails
+/// together.
 #[inline(always)]
 pub fn norm_quantile_lanes<const L: usize>(u: &[f64; L]) -> [f64; L] {
     let mut z = [0.0; L];
@@ -247,9 +314,58 @@ pub fn norm_quantile_lanes<const L: usize>(u: &[f64; L]) -> [f64; L] {
     }
     for &l in &tails[..m] {
         let l = l as usize;
-        z[l] = norm_quantile(u[l]);
+        z[l] = tail(u[l]);
     }
     z
+}
+
+/// Working memory of [`norm_quantile_rows`], reused across calls.
+#[derive(Debug, Default)]
+pub struct TailScratch {
+    /// Positions (`row * L + lane`) of the values in the tails.
+    at: Vec<u32>,
+    /// Their values, then their quantiles.
+    values: Vec<f64>,
+}
+
+/// [`norm_quantile`] of every value of `rows`, in place, bit-identical to
+/// it. The central branch runs row by row; the values in the tails (15%)
+/// of all rows are listed and taken together in one loop, which compiles
+/// to vector code (a few rows' tails, a handful of values each, would not
+/// fill vectors).
+#[inline(always)]
+pub fn norm_quantile_rows<const L: usize>(rows: &mut [[f64; L]], scratch: &mut TailScratch) {
+    const { assert!(L <= 64) };
+    let TailScratch { at, values } = scratch;
+    at.clear();
+    values.clear();
+    for (j, row) in rows.iter().enumerate() {
+        // Bit `l` set: value `l` is in a tail (NaN too, as in
+        // `norm_quantile`). A mask, visited bit by bit, rather than a
+        // branch per value, which would be mispredicted for a sixth.
+        let mut outside = 0u64;
+        for (l, &u) in row.iter().enumerate() {
+            let in_centre = (u - 0.5).abs() <= 0.425;
+            outside |= u64::from(!in_centre) << l;
+        }
+        while outside != 0 {
+            let l = outside.trailing_zeros() as usize;
+            at.push((j * L + l) as u32);
+            values.push(row[l]);
+            outside &= outside - 1;
+        }
+    }
+    for v in values.iter_mut() {
+        *v = tail(*v);
+    }
+    for row in rows.iter_mut() {
+        for u in row.iter_mut() {
+            *u = central(*u - 0.5);
+        }
+    }
+    for (&i, &z) in at.iter().zip(values.iter()) {
+        rows[i as usize / L][i as usize % L] = z;
+    }
 }
 
 #[cfg(test)]
@@ -323,6 +439,61 @@ mod tests {
         // Subnormal results keep about their value.
         assert!((exp_f32(-90.0) as f64 / (-90f64).exp() - 1.0).abs() < 1e-3);
         assert!(exp_f32(88.7).is_finite());
+    }
+
+    /// Against libm (itself within about half an ulp) over the whole
+    /// positive range, subnormals included, and densely near 1 (where the
+    /// result is small) and over the normal quantile's tails.
+    #[test]
+    fn ln_matches_libm_within_one_ulp() {
+        let mut xs: Vec<f64> = (0..200_000)
+            .map(|i| 2f64.powf(-1074.0 + 2097.0 * (i as f64 + 0.5) / 200_000.0))
+            .collect();
+        xs.extend((0..200_000).map(|i| 0.5 + 1.5 * i as f64 / 200_000.0));
+        xs.extend((1..200_000).map(|i| 0.075 * i as f64 / 200_000.0));
+        let mut worst: f64 = 0.0;
+        for x in xs {
+            let (got, want) = (ln(x), x.ln());
+            // Distance in units of the spacing of doubles at `want`.
+            let spacing = f64::from_bits(want.abs().to_bits() + 1) - want.abs();
+            worst = worst.max((got - want).abs() / spacing);
+        }
+        assert!(worst <= 1.0, "worst difference {worst} ulp");
+    }
+
+    #[test]
+    fn ln_edges() {
+        assert_eq!(ln(1.0), 0.0);
+        assert_eq!(ln(0.0), f64::NEG_INFINITY);
+        assert_eq!(ln(f64::INFINITY), f64::INFINITY);
+        assert!(ln(-1.0).is_nan());
+        assert!(ln(f64::NEG_INFINITY).is_nan());
+        assert!(ln(f64::NAN).is_nan());
+        assert_eq!(ln(std::f64::consts::E), 1.0);
+        assert_eq!(ln(2.0), std::f64::consts::LN_2);
+        // The smallest subnormal and the largest double.
+        assert!((ln(f64::from_bits(1)) / -744.440_071_921_381_3 - 1.0).abs() < 1e-15);
+        assert!((ln(f64::MAX) / 709.782_712_893_384 - 1.0).abs() < 1e-15);
+    }
+
+    /// Many rows at once equal one value at a time, tails, centre, the
+    /// boundary between them, 0, 1 and NaN included.
+    #[test]
+    fn rows_match_one_at_a_time() {
+        let special = [0.0, 1.0, 0.075, 0.925, 0.075 + 1e-17, 1e-300, f64::NAN, 0.5];
+        let mut rng = crate::test_util::Lcg(5);
+        let mut rows: Vec<[f64; 8]> = (0..40)
+            .map(|_| std::array::from_fn(|_| rng.next_f64()))
+            .collect();
+        rows.push(special);
+        let want: Vec<[f64; 8]> = rows.iter().map(|r| r.map(norm_quantile)).collect();
+        let mut scratch = TailScratch::default();
+        norm_quantile_rows(&mut rows, &mut scratch);
+        for (got, want) in rows.iter().zip(&want) {
+            for (g, w) in got.iter().zip(want) {
+                assert_eq!(g.to_bits(), w.to_bits());
+            }
+        }
     }
 
     #[test]

@@ -277,21 +277,39 @@ impl Family {
         }
     }
 
+    /// Whether [`Family::quantile_lanes_scored`] uses the normal score
+    /// `Phi^-1(u)` (normal and lognormal priors).
+    pub fn uses_normal_score(&self) -> bool {
+        matches!(self, Family::Normal { .. } | Family::LogNormal { .. })
+    }
+
     /// [`Family::quantile`] of `L` values at once, bit-identical to it:
     /// normal, lognormal and uniform in loops that compile to vector code,
     /// the rest value by value.
     #[inline(always)]
     pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
+        let z = if self.uses_normal_score() {
+            fastmath::norm_quantile_lanes(u)
+        } else {
+            [0.0; L]
+        };
+        self.quantile_lanes_scored(u, &z)
+    }
+
+    /// [`Family::quantile_lanes`] given the normal scores
+    /// `z = norm_quantile(u)`, which only normal and lognormal priors read
+    /// (see [`Family::uses_normal_score`]). The engine computes the scores
+    /// of all its priors together.
+    #[inline(always)]
+    pub fn quantile_lanes_scored<const L: usize>(&self, u: &[f64; L], z: &[f64; L]) -> [f64; L] {
         let mut x = [0.0; L];
         match *self {
             Family::Normal { mean, sd } => {
-                let z = fastmath::norm_quantile_lanes(u);
                 for l in 0..L {
                     x[l] = mean + sd * z[l];
                 }
             }
             Family::LogNormal { mu, sigma } => {
-                let z = fastmath::norm_quantile_lanes(u);
                 for l in 0..L {
                     x[l] = fastmath::exp(mu + sigma * z[l]);
                 }
@@ -536,12 +554,30 @@ impl Prior {
     /// [`Prior::quantile`] of `L` uniforms at once, bit-identical to it.
     #[inline(always)]
     pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
+        let p = self.probability_lanes(u);
+        let z = if self.family.uses_normal_score() {
+            fastmath::norm_quantile_lanes(&p)
+        } else {
+            [0.0; L]
+        };
+        self.quantile_lanes_scored(&p, &z)
+    }
+
+    /// The probabilities `F(lo) + u (F(hi) - F(lo))` at which the family's
+    /// quantile is taken (`u` itself when not truncated).
+    #[inline(always)]
+    pub fn probability_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
         let (a, b) = self.cdf_range;
-        let mut p = [0.0; L];
-        for l in 0..L {
-            p[l] = a + u[l] * (b - a);
-        }
-        let mut x = self.family.quantile_lanes(&p);
+        std::array::from_fn(|l| a + u[l] * (b - a))
+    }
+
+    /// The prior's values at probabilities `p` (from
+    /// [`Prior::probability_lanes`]), given their normal scores
+    /// `z = norm_quantile(p)` where the family uses them
+    /// ([`Family::quantile_lanes_scored`]).
+    #[inline(always)]
+    pub fn quantile_lanes_scored<const L: usize>(&self, p: &[f64; L], z: &[f64; L]) -> [f64; L] {
+        let mut x = self.family.quantile_lanes_scored(p, z);
         if let Some((lo, hi)) = self.truncate {
             for v in x.iter_mut() {
                 *v = v.clamp(lo, hi);

@@ -22,7 +22,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::shocks::ShockLanes;
-use super::{streams, Active, Block, Engine, Track};
+use super::{streams, Active, Block, DrawScratch, Engine, Track};
 use crate::fastmath;
 use crate::model::EffectKind;
 use std::ops::Range;
@@ -66,9 +66,9 @@ fn lane_add(a: Lane, b: Lane) -> Lane {
 
 /// Working memory of one batch, reused across batches.
 pub struct Scratch {
-    /// Per prior: draws, LHS strata.
+    /// Per prior: draws, and the draws' working memory.
     draws: Vec<Lane>,
-    strata: Vec<[u32; LANES]>,
+    draw: DrawScratch,
     /// Price-performance shocks per year and platform.
     eps: Vec<Lane>,
     /// Spend shock multipliers `exp(nu eta - nu^2/2)` per year and buyer.
@@ -99,7 +99,7 @@ impl Scratch {
         let per_future = e.n_scenarios * (t + 1) * (np + 1);
         Scratch {
             draws: vec![zero; e.model.priors.len()],
-            strata: vec![[0; LANES]; e.model.priors.len()],
+            draw: DrawScratch::new(e.model.priors.len()),
             eps: vec![zero; t * np],
             eta: vec![zero; t * nb],
             a_paths: vec![zero; e.prefs.path_len(e.model)],
@@ -169,7 +169,7 @@ macro_rules! kernel_functions {
                 first,
                 count,
                 &mut sc.draws,
-                &mut sc.strata,
+                &mut sc.draw,
                 clamps,
             );
             let keys: [u64; LANES] = std::array::from_fn(|l| {

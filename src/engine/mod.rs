@@ -14,6 +14,7 @@ mod shocks;
 pub mod streams;
 mod ziggurat_tables;
 
+use crate::fastmath;
 use crate::model::{EffectKind, Model, Sampling};
 use crate::scenario::Scenario;
 pub use kernel::Isa;
@@ -264,15 +265,19 @@ impl<'m> Engine<'m> {
 
     /// Draws every prior of futures `first .. first + count` into `draws`
     /// (one lane per future; lanes past `count` repeat the last future),
-    /// counting clamps. `strata` is scratch, one row per prior. (Inlined
-    /// into each compiled copy of the kernel.)
+    /// counting clamps. (Inlined into each compiled copy of the kernel.)
+    ///
+    /// In three passes over the priors: uniforms (and LHS strata); the
+    /// normal scores every normal, lognormal or tabulated prior needs, all
+    /// priors' together (their tails, 15% of them, then fill vectors); the
+    /// values.
     #[inline(always)]
     fn draw_batch(
         &self,
         first: usize,
         count: usize,
         draws: &mut [Lane],
-        strata: &mut [[u32; LANES]],
+        ds: &mut DrawScratch,
         clamps: &mut [u64],
     ) {
         let n = self.model.simulation.futures as f64;
@@ -284,12 +289,31 @@ impl<'m> Engine<'m> {
                 std::array::from_fn(|l| perms[0].split(index[l] as u32));
             let (hi, lo) = (pairs.map(|p| p.0), pairs.map(|p| p.1));
             for (j, sampler) in self.samplers.iter().enumerate() {
-                strata[j] = match sampler {
+                ds.strata[j] = match sampler {
                     Some(_) => perms[j].apply_lanes(&hi, &lo),
                     None => [0; LANES],
                 };
             }
         }
+        let mut scored = 0;
+        for (j, sampler) in self.samplers.iter().enumerate() {
+            let Some(sampler) = sampler else { continue };
+            let mut u: [f64; LANES] =
+                std::array::from_fn(|l| open01(splitmix_at(self.prior_keys[j], index[l])));
+            if self.perms.is_some() {
+                for (u, &stratum) in u.iter_mut().zip(&ds.strata[j]) {
+                    // (stratum + v) / N can round up to 1.0: keep it open.
+                    *u = ((stratum as f64 + *u) / n).min(streams::BELOW_ONE);
+                }
+            }
+            ds.uniforms[j] = u;
+            if sampler.uses_normal_score() {
+                ds.scores[scored] = sampler.score_input_lanes(&u);
+                scored += 1;
+            }
+        }
+        fastmath::norm_quantile_rows(&mut ds.scores[..scored], &mut ds.tails);
+        let mut scores = ds.scores.iter();
         for (j, slot) in self.model.priors.iter().enumerate() {
             // A fixed value needs no uniform (and was checked against its
             // domain when the model was loaded).
@@ -297,21 +321,40 @@ impl<'m> Engine<'m> {
                 draws[j] = [slot.prior.as_fixed().unwrap_or(f64::NAN); LANES];
                 continue;
             };
-            let mut u: [f64; LANES] =
-                std::array::from_fn(|l| open01(splitmix_at(self.prior_keys[j], index[l])));
-            if self.perms.is_some() {
-                for l in 0..LANES {
-                    // (stratum + v) / N can round up to 1.0: keep it open.
-                    u[l] = ((strata[j][l] as f64 + u[l]) / n).min(streams::BELOW_ONE);
-                }
-            }
-            let x = sampler.quantile_lanes(&u);
+            let none = [0.0; LANES];
+            let z = if sampler.uses_normal_score() {
+                scores.next().unwrap_or(&none)
+            } else {
+                &none
+            };
+            let x = sampler.quantile_lanes_scored(&ds.uniforms[j], z);
             let y = slot.domain.clamp_lanes(x);
             // Clamps of the batch's own futures (`Domain::clamp`'s flag).
             clamps[j] += (0..LANES)
                 .map(|l| u64::from(y[l] != x[l] && l < count))
                 .sum::<u64>();
             draws[j] = y;
+        }
+    }
+}
+
+/// Working memory of [`Engine::draw_batch`]: per prior, LHS strata,
+/// uniforms, and (for the priors that use them) normal scores.
+pub(crate) struct DrawScratch {
+    strata: Vec<[u32; LANES]>,
+    uniforms: Vec<Lane>,
+    scores: Vec<Lane>,
+    tails: fastmath::TailScratch,
+}
+
+impl DrawScratch {
+    /// Sized for `n_priors` priors.
+    pub(crate) fn new(n_priors: usize) -> DrawScratch {
+        DrawScratch {
+            strata: vec![[0; LANES]; n_priors],
+            uniforms: vec![[0.0; LANES]; n_priors],
+            scores: vec![[0.0; LANES]; n_priors],
+            tails: fastmath::TailScratch::default(),
         }
     }
 }

@@ -140,12 +140,45 @@ impl Sampler {
     /// [`Sampler::quantile`] of `L` uniforms at once, bit-identical to it.
     #[inline(always)]
     pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
+        let z = if self.uses_normal_score() {
+            norm_quantile_lanes(&self.score_input_lanes(u))
+        } else {
+            [0.0; L]
+        };
+        self.quantile_lanes_scored(u, &z)
+    }
+
+    /// Whether its draws use normal scores: a normal or lognormal prior's,
+    /// or a table's (laid out in the normal score).
+    pub fn uses_normal_score(&self) -> bool {
         match self {
-            Sampler::Exact(p) => p.quantile_lanes(u),
+            Sampler::Exact(p) => p.family().uses_normal_score(),
+            Sampler::Table(_) => true,
+        }
+    }
+
+    /// The values whose normal quantiles its draws at uniforms `u` use
+    /// (where [`Sampler::uses_normal_score`]): the family's probabilities,
+    /// or `u` itself for a table.
+    #[inline(always)]
+    pub fn score_input_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
+        match self {
+            Sampler::Exact(p) => p.probability_lanes(u),
+            Sampler::Table(_) => *u,
+        }
+    }
+
+    /// [`Sampler::quantile_lanes`] given `z`, the normal quantiles of
+    /// [`Sampler::score_input_lanes`] (read only where
+    /// [`Sampler::uses_normal_score`]). The engine computes the scores of
+    /// all its priors together ([`crate::fastmath::norm_quantile_rows`]).
+    #[inline(always)]
+    pub fn quantile_lanes_scored<const L: usize>(&self, u: &[f64; L], z: &[f64; L]) -> [f64; L] {
+        match self {
+            Sampler::Exact(p) => p.quantile_lanes_scored(&p.probability_lanes(u), z),
             Sampler::Table(t) => {
-                let w = norm_quantile_lanes(u);
                 let mut x = [0.0; L];
-                for ((x, &u), &w) in x.iter_mut().zip(u).zip(&w) {
+                for ((x, &u), &w) in x.iter_mut().zip(u).zip(z) {
                     *x = if (TAIL..=1.0 - TAIL).contains(&u) {
                         t.interpolate(w)
                     } else {
