@@ -465,7 +465,9 @@ macro_rules! kernel_functions {
                 let share: [f32; LANES] = std::array::from_fn(|l| (ps[l] * inv[l]) as f32);
                 o.copy_from_slice(&share);
             }
-            let market: [f32; LANES] = market.map(|m| m as f32);
+            // (`from_fn`, not `market.map`: the AVX2 copy left that call out
+            // of line, in portable code, with a copy of its result.)
+            let market: [f32; LANES] = std::array::from_fn(|l| market[l] as f32);
             out[np * LANES..(np + 1) * LANES].copy_from_slice(&market);
         }
 

@@ -287,7 +287,8 @@ impl<'m> Engine<'m> {
         if let Some(perms) = self.perms.as_ref().filter(|p| !p.is_empty()) {
             let pairs: [(u32, u32); LANES] =
                 std::array::from_fn(|l| perms[0].split(index[l] as u32));
-            let (hi, lo) = (pairs.map(|p| p.0), pairs.map(|p| p.1));
+            let hi: [u32; LANES] = std::array::from_fn(|l| pairs[l].0);
+            let lo: [u32; LANES] = std::array::from_fn(|l| pairs[l].1);
             for (j, sampler) in self.samplers.iter().enumerate() {
                 ds.strata[j] = match sampler {
                     Some(_) => perms[j].apply_lanes(&hi, &lo),

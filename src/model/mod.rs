@@ -135,16 +135,19 @@ impl Domain {
 
     /// [`Domain::clamp`] of `L` draws (the domain matched once, not per
     /// draw, so the loop compiles to vector code); a draw's clamp fired
-    /// where the result differs from it.
+    /// where the result differs from it. (Loops in place rather than
+    /// `map`, which the engine's AVX2 kernel called out of line, in
+    /// portable code.)
     #[inline(always)]
-    pub fn clamp_lanes<const L: usize>(self, x: [f64; L]) -> [f64; L] {
+    pub fn clamp_lanes<const L: usize>(self, mut x: [f64; L]) -> [f64; L] {
         match self {
-            Domain::Real => x,
-            Domain::NonNegative => x.map(|x| x.max(0.0)),
-            Domain::Positive => x.map(|x| x.max(MIN_SPEND)),
-            Domain::AboveMinusOne => x.map(|x| x.max(-1.0)),
-            Domain::Unit => x.map(|x| x.clamp(0.0, 1.0)),
+            Domain::Real => {}
+            Domain::NonNegative => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Domain::Positive => x.iter_mut().for_each(|v| *v = v.max(MIN_SPEND)),
+            Domain::AboveMinusOne => x.iter_mut().for_each(|v| *v = v.max(-1.0)),
+            Domain::Unit => x.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0)),
         }
+        x
     }
 
     /// Whether a fixed value is allowed.
