@@ -1,9 +1,10 @@
 //! Elementary functions for the engine's inner loops.
 //!
-//! Written in plain additions and multiplications (no fused multiply-add,
-//! no lookup table, no libm call), so that:
-//! - results are the same on every machine and compiler setting (IEEE
-//!   addition and multiplication are correctly rounded everywhere), and
+//! Written in plain IEEE arithmetic (additions, multiplications, divisions
+//! and square roots; no fused multiply-add, no lookup table, no libm call),
+//! so that:
+//! - results are the same on every machine and compiler setting (those
+//!   operations are correctly rounded everywhere), and
 //! - a loop over an array that calls them compiles to vector code.
 //!
 //! [`exp_f32`] serves the simulation's yearly exponentials (the softmax
@@ -11,7 +12,8 @@
 //! relative error, about 1e-7 (the argument's rounding to `f32` included),
 //! is what the paths already lose when they are stored as `f32`, and far
 //! below any Monte Carlo error; the value it feeds (spend, mix, market)
-//! stays `f64`. [`exp`] serves prior quantiles.
+//! stays `f64`. [`exp`] serves prior quantiles, [`ln`] the normal
+//! quantile's tails.
 
 // Coefficients are written as published (AS 241 prints 20 digits).
 #![allow(clippy::excessive_precision)]
