@@ -314,7 +314,8 @@ impl<'m> Engine<'m> {
             }
         }
         fastmath::norm_quantile_rows(&mut ds.scores[..scored], &mut ds.tails);
-        let mut scores = ds.scores.iter();
+        // The scores are in the priors' order: the next one is this prior's.
+        let mut next_score = 0;
         for (j, slot) in self.model.priors.iter().enumerate() {
             // A fixed value needs no uniform (and was checked against its
             // domain when the model was loaded).
@@ -322,11 +323,12 @@ impl<'m> Engine<'m> {
                 draws[j] = [slot.prior.as_fixed().unwrap_or(f64::NAN); LANES];
                 continue;
             };
-            let none = [0.0; LANES];
+            let unused = [0.0; LANES];
             let z = if sampler.uses_normal_score() {
-                scores.next().unwrap_or(&none)
+                next_score += 1;
+                &ds.scores[next_score - 1]
             } else {
-                &none
+                &unused
             };
             let x = sampler.quantile_lanes_scored(&ds.uniforms[j], z);
             let y = slot.domain.clamp_lanes(x);
