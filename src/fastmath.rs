@@ -294,33 +294,6 @@ fn central(q: f64) -> f64 {
     num / den
 }
 
-/// [`norm_quantile`] of `L` values at once, bit-identical to it: the
-/// central branch in a loop over all values (vector code); the values in
-/// the tails (15%) are listed without branches, then taken one by one
-/// (a branch per value would be mispredicted for a sixth of them). The
-/// engine uses [`norm_quantile_rows`], which takes many rows' tails
-/// together.
-#[inline(always)]
-pub fn norm_quantile_lanes<const L: usize>(u: &[f64; L]) -> [f64; L] {
-    let mut z = [0.0; L];
-    for l in 0..L {
-        z[l] = central(u[l] - 0.5);
-    }
-    let mut tails = [0u32; L];
-    let mut m = 0;
-    for (l, &u) in u.iter().enumerate() {
-        // NaN goes to the tails, as in `norm_quantile`.
-        let in_centre = (u - 0.5).abs() <= 0.425;
-        tails[m] = l as u32;
-        m += usize::from(!in_centre);
-    }
-    for &l in &tails[..m] {
-        let l = l as usize;
-        z[l] = tail(u[l]);
-    }
-    z
-}
-
 /// Working memory of [`norm_quantile_rows`], reused across calls.
 #[derive(Debug, Default)]
 pub struct TailScratch {
@@ -495,15 +468,6 @@ mod tests {
             for (g, w) in got.iter().zip(want) {
                 assert_eq!(g.to_bits(), w.to_bits());
             }
-        }
-    }
-
-    #[test]
-    fn lanes_match_one_at_a_time() {
-        let u = [1e-300, 0.01, 0.075, 0.3, 0.5, 0.925, 0.99, 1.0 - 1e-12];
-        let z = norm_quantile_lanes(&u);
-        for (a, b) in u.iter().zip(z) {
-            assert_eq!(norm_quantile(*a).to_bits(), b.to_bits());
         }
     }
 

@@ -283,23 +283,12 @@ impl Family {
         matches!(self, Family::Normal { .. } | Family::LogNormal { .. })
     }
 
-    /// [`Family::quantile`] of `L` values at once, bit-identical to it:
-    /// normal, lognormal and uniform in loops that compile to vector code,
-    /// the rest value by value.
-    #[inline(always)]
-    pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
-        let z = if self.uses_normal_score() {
-            fastmath::norm_quantile_lanes(u)
-        } else {
-            [0.0; L]
-        };
-        self.quantile_lanes_scored(u, &z)
-    }
-
-    /// [`Family::quantile_lanes`] given the normal scores
-    /// `z = norm_quantile(u)`, which only normal and lognormal priors read
-    /// (see [`Family::uses_normal_score`]). The engine computes the scores
-    /// of all its priors together.
+    /// [`Family::quantile`] of `L` values at once, bit-identical to it,
+    /// given their normal scores `z = norm_quantile(u)`, which only normal
+    /// and lognormal priors read (see [`Family::uses_normal_score`]; the
+    /// engine computes the scores of all its priors together). Normal,
+    /// lognormal and uniform in loops that compile to vector code, the rest
+    /// value by value.
     #[inline(always)]
     pub fn quantile_lanes_scored<const L: usize>(&self, u: &[f64; L], z: &[f64; L]) -> [f64; L] {
         let mut x = [0.0; L];
@@ -551,18 +540,6 @@ impl Prior {
         }
     }
 
-    /// [`Prior::quantile`] of `L` uniforms at once, bit-identical to it.
-    #[inline(always)]
-    pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
-        let p = self.probability_lanes(u);
-        let z = if self.family.uses_normal_score() {
-            fastmath::norm_quantile_lanes(&p)
-        } else {
-            [0.0; L]
-        };
-        self.quantile_lanes_scored(&p, &z)
-    }
-
     /// The probabilities `F(lo) + u (F(hi) - F(lo))` at which the family's
     /// quantile is taken (`u` itself when not truncated).
     #[inline(always)]
@@ -571,9 +548,9 @@ impl Prior {
         std::array::from_fn(|l| a + u[l] * (b - a))
     }
 
-    /// The prior's values at probabilities `p` (from
-    /// [`Prior::probability_lanes`]), given their normal scores
-    /// `z = norm_quantile(p)` where the family uses them
+    /// [`Prior::quantile`] of `L` uniforms at once, bit-identical to it,
+    /// from their probabilities `p` ([`Prior::probability_lanes`]) and,
+    /// where the family uses them, the normal scores `z = norm_quantile(p)`
     /// ([`Family::quantile_lanes_scored`]).
     #[inline(always)]
     pub fn quantile_lanes_scored<const L: usize>(&self, p: &[f64; L], z: &[f64; L]) -> [f64; L] {

@@ -22,7 +22,7 @@
 //! quantile itself. A relative error of 1e-9 moves a share by less than
 //! the `f32` it is stored in, far below Monte Carlo error at any run size.
 
-use crate::fastmath::{norm_quantile, norm_quantile_lanes};
+use crate::fastmath::norm_quantile;
 use crate::prior::{Family, Prior};
 use rayon::prelude::*;
 
@@ -137,17 +137,6 @@ impl Sampler {
         }
     }
 
-    /// [`Sampler::quantile`] of `L` uniforms at once, bit-identical to it.
-    #[inline(always)]
-    pub fn quantile_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
-        let z = if self.uses_normal_score() {
-            norm_quantile_lanes(&self.score_input_lanes(u))
-        } else {
-            [0.0; L]
-        };
-        self.quantile_lanes_scored(u, &z)
-    }
-
     /// Whether its draws use normal scores: a normal or lognormal prior's,
     /// or a table's (laid out in the normal score).
     pub fn uses_normal_score(&self) -> bool {
@@ -168,10 +157,11 @@ impl Sampler {
         }
     }
 
-    /// [`Sampler::quantile_lanes`] given `z`, the normal quantiles of
-    /// [`Sampler::score_input_lanes`] (read only where
-    /// [`Sampler::uses_normal_score`]). The engine computes the scores of
-    /// all its priors together ([`crate::fastmath::norm_quantile_rows`]).
+    /// [`Sampler::quantile`] of `L` uniforms at once, bit-identical to it,
+    /// given `z`, the normal quantiles of [`Sampler::score_input_lanes`]
+    /// (read only where [`Sampler::uses_normal_score`]). The engine
+    /// computes the scores of all its priors together
+    /// ([`crate::fastmath::norm_quantile_rows`]).
     #[inline(always)]
     pub fn quantile_lanes_scored<const L: usize>(&self, u: &[f64; L], z: &[f64; L]) -> [f64; L] {
         match self {
@@ -232,18 +222,27 @@ mod tests {
         }
     }
 
+    /// The engine's path (uniforms, then every prior's normal scores
+    /// together, then the values) equals one draw at a time, bit for bit.
     #[test]
     fn lanes_match_one_at_a_time() {
         let u = [1e-9, 0.01, 0.2, 0.5, 0.77, 0.95, 0.999_999_5, 0.6];
-        for text in [
+        let texts = [
             "pert(0.05, 0.25, 0.5)",
             "25 to 40",
             "-1 to 2",
             "uniform(1, 3)",
             "triangular(0, 1, 3)",
-        ] {
-            let s = Sampler::new(&parse_prior_str(text).unwrap());
-            let x = s.quantile_lanes(&u);
+            "1 to 3 in [1.2, 2.5]",
+        ];
+        let samplers: Vec<Sampler> = texts
+            .iter()
+            .map(|text| Sampler::new(&parse_prior_str(text).unwrap()))
+            .collect();
+        let mut scores: Vec<[f64; 8]> = samplers.iter().map(|s| s.score_input_lanes(&u)).collect();
+        crate::fastmath::norm_quantile_rows(&mut scores, &mut Default::default());
+        for ((s, z), text) in samplers.iter().zip(&scores).zip(texts) {
+            let x = s.quantile_lanes_scored(&u, z);
             for (u, x) in u.iter().zip(x) {
                 assert_eq!(s.quantile(*u).to_bits(), x.to_bits(), "{text} at {u}");
             }
