@@ -267,8 +267,8 @@ impl<'m> Engine<'m> {
     /// (one lane per future; lanes past `count` repeat the last future),
     /// counting clamps. (Inlined into each compiled copy of the kernel.)
     ///
-    /// In three passes over the priors: uniforms (and LHS strata); the
-    /// normal scores every normal, lognormal or tabulated prior needs, all
+    /// In three passes over the priors: uniforms (and LHS strata) and the
+    /// probabilities they give; the normal scores every normal, lognormal or tabulated prior needs, all
     /// priors' together (their tails, 15% of them, then fill vectors); the
     /// values.
     #[inline(always)]
@@ -307,9 +307,10 @@ impl<'m> Engine<'m> {
                     *u = ((stratum as f64 + *u) / n).min(streams::BELOW_ONE);
                 }
             }
-            ds.uniforms[j] = u;
+            let p = sampler.probabilities_lanes(&u);
+            ds.probabilities[j] = p;
             if sampler.uses_normal_score() {
-                ds.scores[scored] = sampler.score_input_lanes(&u);
+                ds.scores[scored] = p;
                 scored += 1;
             }
         }
@@ -330,7 +331,7 @@ impl<'m> Engine<'m> {
             } else {
                 &unused
             };
-            let x = sampler.quantile_lanes_scored(&ds.uniforms[j], z);
+            let x = sampler.quantile_lanes_scored(&ds.probabilities[j], z);
             let y = slot.domain.clamp_lanes(x);
             // Clamps of the batch's own futures (`Domain::clamp`'s flag).
             clamps[j] += (0..LANES)
@@ -341,11 +342,11 @@ impl<'m> Engine<'m> {
     }
 }
 
-/// Working memory of [`Engine::draw_batch`]: per prior, LHS strata,
-/// uniforms, and (for the priors that use them) normal scores.
+/// Working memory of [`Engine::draw_batch`]: per prior, LHS strata and
+/// probabilities, and (for the priors that use them) normal scores.
 pub(crate) struct DrawScratch {
     strata: Vec<[u32; LANES]>,
-    uniforms: Vec<Lane>,
+    probabilities: Vec<Lane>,
     scores: Vec<Lane>,
     tails: fastmath::TailScratch,
 }
@@ -355,7 +356,7 @@ impl DrawScratch {
     pub(crate) fn new(n_priors: usize) -> DrawScratch {
         DrawScratch {
             strata: vec![[0; LANES]; n_priors],
-            uniforms: vec![[0.0; LANES]; n_priors],
+            probabilities: vec![[0.0; LANES]; n_priors],
             scores: vec![[0.0; LANES]; n_priors],
             tails: fastmath::TailScratch::default(),
         }

@@ -146,11 +146,13 @@ impl Sampler {
         }
     }
 
-    /// The values whose normal quantiles its draws at uniforms `u` use
-    /// (where [`Sampler::uses_normal_score`]): the family's probabilities,
-    /// or `u` itself for a table.
+    /// The probabilities at which its draws at uniforms `u` are taken: an
+    /// exact prior's family probabilities ([`Prior::probability_lanes`]),
+    /// or `u` itself for a table (whose knots include any truncation).
+    /// Where [`Sampler::uses_normal_score`], their normal quantiles are the
+    /// scores [`Sampler::quantile_lanes_scored`] reads.
     #[inline(always)]
-    pub fn score_input_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
+    pub fn probabilities_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
         match self {
             Sampler::Exact(p) => p.probability_lanes(u),
             Sampler::Table(_) => *u,
@@ -158,17 +160,18 @@ impl Sampler {
     }
 
     /// [`Sampler::quantile`] of `L` uniforms at once, bit-identical to it,
-    /// given `z`, the normal quantiles of [`Sampler::score_input_lanes`]
-    /// (read only where [`Sampler::uses_normal_score`]). The engine
-    /// computes the scores of all its priors together
-    /// ([`crate::fastmath::norm_quantile_rows`]).
+    /// from their probabilities `p` ([`Sampler::probabilities_lanes`]) and
+    /// the normal quantiles `z` of `p` (read only where
+    /// [`Sampler::uses_normal_score`]). The engine computes the scores of
+    /// all its priors together ([`crate::fastmath::norm_quantile_rows`]).
     #[inline(always)]
-    pub fn quantile_lanes_scored<const L: usize>(&self, u: &[f64; L], z: &[f64; L]) -> [f64; L] {
+    pub fn quantile_lanes_scored<const L: usize>(&self, p: &[f64; L], z: &[f64; L]) -> [f64; L] {
         match self {
-            Sampler::Exact(p) => p.quantile_lanes_scored(&p.probability_lanes(u), z),
+            Sampler::Exact(prior) => prior.quantile_lanes_scored(p, z),
             Sampler::Table(t) => {
                 let mut x = [0.0; L];
-                for ((x, &u), &w) in x.iter_mut().zip(u).zip(z) {
+                // A table's probabilities are its uniforms.
+                for ((x, &u), &w) in x.iter_mut().zip(p).zip(z) {
                     *x = if (TAIL..=1.0 - TAIL).contains(&u) {
                         t.interpolate(w)
                     } else {
@@ -222,7 +225,7 @@ mod tests {
         }
     }
 
-    /// The engine's path (uniforms, then every prior's normal scores
+    /// The engine's path (probabilities, then every prior's normal scores
     /// together, then the values) equals one draw at a time, bit for bit.
     #[test]
     fn lanes_match_one_at_a_time() {
@@ -239,10 +242,11 @@ mod tests {
             .iter()
             .map(|text| Sampler::new(&parse_prior_str(text).unwrap()))
             .collect();
-        let mut scores: Vec<[f64; 8]> = samplers.iter().map(|s| s.score_input_lanes(&u)).collect();
+        let p: Vec<[f64; 8]> = samplers.iter().map(|s| s.probabilities_lanes(&u)).collect();
+        let mut scores = p.clone();
         crate::fastmath::norm_quantile_rows(&mut scores, &mut Default::default());
-        for ((s, z), text) in samplers.iter().zip(&scores).zip(texts) {
-            let x = s.quantile_lanes_scored(&u, z);
+        for (((s, p), z), text) in samplers.iter().zip(&p).zip(&scores).zip(texts) {
+            let x = s.quantile_lanes_scored(p, z);
             for (u, x) in u.iter().zip(x) {
                 assert_eq!(s.quantile(*u).to_bits(), x.to_bits(), "{text} at {u}");
             }
