@@ -57,7 +57,7 @@ pub struct RunArgs {
     /// files make a batch: each gets its own output folder.
     pub models: Vec<PathBuf>,
     /// Futures per scenario (overrides simulation.futures).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sharecast::model::MAX_FUTURES as u64))]
     pub futures: Option<u64>,
     /// Seed (overrides simulation.seed).
     #[arg(long)]

@@ -47,6 +47,32 @@ fn check_fails_on_a_bad_set_path_and_suggests_the_key() {
     assert!(err.contains("did you mean 'futures'"), "{err}");
 }
 
+/// `--futures` out of range is refused before anything runs, naming the
+/// flag the user typed (not the override it stands for) and the range.
+#[test]
+fn run_refuses_futures_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["0", "100000001"] {
+        let out = sharecast()
+            .current_dir(dir.path())
+            .args(["run", "--futures", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "usage errors exit with 2");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("invalid value '{bad}' for '--futures"))
+                && err.contains("1..=100000000"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
 #[test]
 fn run_fails_on_a_missing_model_file_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -321,6 +321,22 @@ fn an_override_path_outside_the_schema_lists_the_nearest_keys() {
     .unwrap_err()
     .to_string();
     assert!(msg.contains("not a TOML value"), "{msg}");
+    assert!(
+        msg.contains("simulation.futures takes a number, e.g. --set simulation.futures=50000"),
+        "{msg}"
+    );
+    // Elsewhere the hint quotes the value that was given, not some other example.
+    let msg = load(
+        "small.toml",
+        common::SMALL,
+        &["simulation.sampling=random".into()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains(r#"--set simulation.sampling='"random"'"#),
+        "{msg}"
+    );
 }
 
 #[test]

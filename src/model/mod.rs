@@ -10,6 +10,7 @@ use crate::prior::Prior;
 use std::fmt;
 
 pub use source::Document;
+pub use validate::MAX_FUTURES;
 
 /// The default model, built into the binary.
 pub const DEFAULT_MODEL: &str = include_str!("../../models/ai_accelerators.toml");

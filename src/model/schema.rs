@@ -110,6 +110,25 @@ pub fn may_create(parent: &[&str], key: &str, last: bool) -> bool {
     }
 }
 
+/// An example value for a field that takes only a number (MODEL.md
+/// sections 2 and 3), for hints; `None` for fields that take text or a
+/// prior (a number or a string).
+pub fn number_example(path: &[&str]) -> Option<&'static str> {
+    match path {
+        ["simulation", "futures"] => Some("50000"),
+        ["simulation", "seed"] => Some("7"),
+        ["model", "start_year" | "end_year"]
+        | ["platforms", _, "available_from"]
+        | ["deals", _, "outcomes", _, "effects", _, "from" | "to"]
+        | ["report", "thresholds", _, "year"] => Some("2028"),
+        ["buyers", _, "mix", _]
+        | ["deals", _, "outcomes", _, "probability"]
+        | ["deals", _, "outcomes", _, "probability", _]
+        | ["report", "thresholds", _, "above" | "below"] => Some("0.3"),
+        _ => None,
+    }
+}
+
 /// Whether `s` is a valid id: `[a-z][a-z0-9_]*`.
 pub fn is_id(s: &str) -> bool {
     let mut chars = s.chars();

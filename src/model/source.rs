@@ -149,10 +149,22 @@ impl Document {
             return Err(fail("", "--set has an empty PATH before '='".into()));
         }
         let parsed = DeValue::parse(raw).map_err(|e| {
+            // A field that takes a number gets a number as its example;
+            // otherwise the likeliest slip is text without its TOML quotes,
+            // so the example is the value quoted (in the shell's single
+            // quotes).
+            let segments: Vec<&str> = path.split('.').collect();
+            let hint = match schema::number_example(&segments) {
+                Some(n) => format!("{path} takes a number, e.g. --set {path}={n}"),
+                None if raw.contains(['"', '\'', '\\']) => {
+                    format!("text needs quotes, e.g. --set {path}='\"0.2 to 0.5\"'")
+                }
+                None => format!("text needs quotes, e.g. --set {path}='\"{raw}\"'"),
+            };
             fail(
                 path,
                 format!(
-                    "value `{raw}` is not a TOML value ({}); strings need quotes, e.g. --set {path}='\"0.2 to 0.5\"'",
+                    "value `{raw}` is not a TOML value ({}); {hint}",
                     e.message().trim()
                 ),
             )

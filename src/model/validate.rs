@@ -12,7 +12,7 @@ const MIX_SUM_TOL: f64 = 1e-6;
 /// Tolerance on a deal's outcome probabilities summing to 1 (MODEL.md section 3).
 const PROB_SUM_TOL: f64 = 1e-9;
 /// Largest number of futures per scenario accepted.
-const MAX_FUTURES: i64 = 100_000_000;
+pub const MAX_FUTURES: i64 = 100_000_000;
 /// Longest horizon accepted, in years.
 const MAX_HORIZON: i64 = 200;
 
