@@ -295,44 +295,32 @@ fn overrides_are_validated_like_the_file() {
     assert!(msg.contains("in [0, 1]"), "{msg}");
 }
 
+/// The error of loading the small model with one `--set` flag.
+fn override_error(flag: &str) -> String {
+    load("small.toml", common::SMALL, &[flag.into()])
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn an_override_path_outside_the_schema_lists_the_nearest_keys() {
-    let msg = load(
-        "small.toml",
-        common::SMALL,
-        &["platforms.gpu.drfit=0.1".into()],
-    )
-    .unwrap_err()
-    .to_string();
+    let msg = override_error("platforms.gpu.drfit=0.1");
     assert!(msg.contains("did you mean 'drift'"), "{msg}");
-    let msg = load(
-        "small.toml",
-        common::SMALL,
-        &["platforms.gpv.drift=0.1".into()],
-    )
-    .unwrap_err()
-    .to_string();
+    let msg = override_error("platforms.gpv.drift=0.1");
     assert!(msg.contains("did you mean 'gpu'"), "{msg}");
-    let msg = load(
-        "small.toml",
-        common::SMALL,
-        &["simulation.futures=fast".into()],
-    )
-    .unwrap_err()
-    .to_string();
+}
+
+/// A value that is not TOML gets a hint that fits its field: a number for
+/// a numeric field, else the value itself quoted (not some other example).
+#[test]
+fn an_override_value_that_is_not_toml_gets_a_hint_for_its_field() {
+    let msg = override_error("simulation.futures=fast");
     assert!(msg.contains("not a TOML value"), "{msg}");
     assert!(
         msg.contains("simulation.futures takes a number, e.g. --set simulation.futures=50000"),
         "{msg}"
     );
-    // Elsewhere the hint quotes the value that was given, not some other example.
-    let msg = load(
-        "small.toml",
-        common::SMALL,
-        &["simulation.sampling=random".into()],
-    )
-    .unwrap_err()
-    .to_string();
+    let msg = override_error("simulation.sampling=random");
     assert!(
         msg.contains(r#"--set simulation.sampling='"random"'"#),
         "{msg}"
