@@ -268,9 +268,9 @@ impl<'m> Engine<'m> {
     /// counting clamps. (Inlined into each compiled copy of the kernel.)
     ///
     /// In three passes over the priors: uniforms (and LHS strata) and the
-    /// probabilities they give; the normal scores every normal, lognormal or tabulated prior needs, all
-    /// priors' together (their tails, 15% of them, then fill vectors); the
-    /// values.
+    /// probabilities they give; the normal scores that normal, lognormal
+    /// and tabulated priors need, all priors' together (so that their
+    /// tails, 15% of them, fill vectors); the values.
     #[inline(always)]
     fn draw_batch(
         &self,
