@@ -59,13 +59,14 @@ pub struct RunArgs {
     /// Futures per scenario (overrides simulation.futures).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sharecast::model::MAX_FUTURES as u64))]
     pub futures: Option<u64>,
-    /// Seed (overrides simulation.seed).
-    #[arg(long)]
+    /// Seed, an integer in [0, 2^63 - 1] (overrides simulation.seed).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub seed: Option<u64>,
     /// Sampling scheme (overrides simulation.sampling).
     #[arg(long, value_enum)]
     pub sampling: Option<SamplingArg>,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default: all cores; at most 4 per core, 256 in all).
+    /// Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Override a field: PATH=VALUE with a TOML value. Repeatable.

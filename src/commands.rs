@@ -3,9 +3,9 @@
 use crate::cli::{RunArgs, SamplingArg};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sharecast::manifest::{sha256_hex, Manifest};
 use sharecast::model::{self, Model, Series};
-use sharecast::{check as describe, engine, output, scenario, summary};
+use sharecast::output::{self, manifest::sha256_hex, Lock, Manifest, Staged};
+use sharecast::{check as describe, engine, scenario, summary};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +15,8 @@ use std::time::Instant;
 struct Source {
     name: String,
     text: String,
+    /// The file, when it is one (protected from `--out`).
+    path: Option<PathBuf>,
 }
 
 fn read_source(path: Option<&Path>) -> Result<Source> {
@@ -22,6 +24,7 @@ fn read_source(path: Option<&Path>) -> Result<Source> {
         None => Ok(Source {
             name: model::DEFAULT_MODEL_NAME.to_string(),
             text: model::DEFAULT_MODEL.to_string(),
+            path: None,
         }),
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -29,6 +32,7 @@ fn read_source(path: Option<&Path>) -> Result<Source> {
             Ok(Source {
                 name: p.display().to_string(),
                 text,
+                path: Some(p.to_path_buf()),
             })
         }
     }
@@ -70,6 +74,24 @@ fn run_overrides(args: &RunArgs) -> Vec<String> {
     v
 }
 
+/// The most worker threads a run starts: a few per core, since more only
+/// add overhead (and thousands took minutes to start and stop).
+fn thread_count(requested: Option<usize>, quiet: bool) -> Result<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = (4 * cores).min(256);
+    match requested {
+        None => Ok(cores),
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) if n > cap => {
+            if !quiet {
+                eprintln!("note: --threads {n} capped at {cap} (4 per core, at most 256; this machine has {cores} cores)");
+            }
+            Ok(cap)
+        }
+        Some(n) => Ok(n),
+    }
+}
+
 /// `sharecast run`.
 pub fn run(args: &RunArgs) -> Result<()> {
     let overrides = run_overrides(args);
@@ -106,24 +128,34 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         outs.push(dir);
     }
+    // Refuse unsafe output folders before simulating anything.
+    let protect: Vec<PathBuf> = jobs.iter().filter_map(|(s, _)| s.path.clone()).collect();
+    for out in &outs {
+        output::folder::check_target(out, &protect)?;
+        output::folder::check_replaceable(out, None)?;
+    }
     if args.paths {
         // --paths keeps every future in memory.
         for (_, m) in &jobs {
             check_memory(m)?;
         }
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        bail!("--threads must be at least 1");
-    }
+    let threads = thread_count(args.threads, args.quiet)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("cannot start the worker threads")?;
     for ((source, model), out) in jobs.iter().zip(&outs) {
-        let line = pool.install(|| run_one(source, model, out, &overrides, threads, args))?;
+        let job = Job {
+            source,
+            model,
+            out,
+            overrides: &overrides,
+            threads,
+            protect: &protect,
+            args,
+        };
+        let line = pool.install(|| run_one(&job))?;
         if !args.quiet {
             println!("{line}");
         }
@@ -131,21 +163,29 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_one(
-    source: &Source,
-    model: &Model,
-    out: &Path,
-    overrides: &[String],
+/// One model of a run and where it goes.
+struct Job<'a> {
+    source: &'a Source,
+    model: &'a Model,
+    out: &'a Path,
+    overrides: &'a [String],
     threads: usize,
-    args: &RunArgs,
-) -> Result<String> {
-    let mut seconds = BTreeMap::new();
-    let t0 = Instant::now();
-    let scenarios = scenario::enumerate(model);
-    let staging = output::Staging::new(out)
-        .with_context(|| format!("cannot prepare output folder '{}'", out.display()))?;
+    protect: &'a [PathBuf],
+    args: &'a RunArgs,
+}
 
-    let bar = progress_bar(args.quiet, (model.simulation.futures) as u64, &model.name);
+/// The pipeline of one model: plan, simulate and summarise, check, write
+/// the tables and the manifest, draw the report, move the folder into
+/// place.
+fn run_one(job: &Job<'_>) -> Result<String> {
+    let (model, args) = (job.model, job.args);
+    let t0 = Instant::now();
+    let mut seconds = BTreeMap::new();
+    let lock = Lock::acquire(job.out)?;
+    let staged = Staged::begin(job.out, job.protect, None, &lock)?;
+    let scenarios = scenario::enumerate(model);
+
+    let bar = progress_bar(args.quiet, model.simulation.futures as u64, &model.name);
     // Exact summaries hold every path; past EXACT_BUDGET they are streamed
     // block by block into fixed-bin sketches (see summary::stream).
     let exact = args.paths || peak_bytes(model) <= EXACT_BUDGET;
@@ -168,110 +208,101 @@ fn run_one(
         );
         (summary, clamps, None)
     };
+    if let Err(e) = summary.check_finite(model) {
+        bail!("model '{}': {e}; nothing was written", model.name);
+    }
 
     let t = Instant::now();
-    let dir = staging.dir();
-    let p = dir.join("summary.csv");
-    let mut df = output::frame(output::summary_frame(model, &summary), &p)?;
-    output::write_csv(&mut df, &p)?;
-    output::write_parquet(&mut df, &dir.join("summary.parquet"))?;
-    let p = dir.join("thresholds.csv");
-    output::write_csv(
-        &mut output::frame(output::thresholds_frame(model, &summary), &p)?,
-        &p,
-    )?;
-    let p = dir.join("impact.csv");
-    output::write_csv(
-        &mut output::frame(output::impact_frame(model, &summary), &p)?,
-        &p,
-    )?;
-    let p = dir.join("horizon.csv");
-    output::write_csv(
-        &mut output::frame(output::horizon_frame(model, &summary), &p)?,
-        &p,
-    )?;
+    let dir = staged.dir();
+    let keep_paths = if args.paths { paths.as_ref() } else { None };
+    output::write_tables(dir, model, &scenarios, &summary, keep_paths)?;
     // The model as read, so `sharecast report` can redraw from this folder alone.
     let p = dir.join("model.toml");
-    std::fs::write(&p, &source.text).with_context(|| format!("cannot write '{}'", p.display()))?;
-    let p = dir.join("scenarios.csv");
-    output::write_csv(
-        &mut output::frame(
-            output::scenarios_frame(&scenarios, model.simulation.futures),
-            &p,
-        )?,
-        &p,
-    )?;
-    if let (true, Some(paths)) = (args.paths, &paths) {
-        let p = dir.join("paths.parquet");
-        output::write_parquet(
-            &mut output::frame(output::paths_frame(model, &scenarios, paths), &p)?,
-            &p,
-        )?;
-    }
+    std::fs::write(&p, &job.source.text)
+        .with_context(|| format!("cannot write '{}'", p.display()))?;
     seconds.insert("write_tables".to_string(), t.elapsed().as_secs_f64());
-    seconds.insert("total".to_string(), t0.elapsed().as_secs_f64());
 
-    let clamped_draws = model
-        .priors
-        .iter()
-        .zip(&clamps)
-        .filter(|(_, &c)| c > 0)
-        .map(|(p, &c)| (p.path.clone(), c))
-        .collect();
-    let manifest = Manifest {
+    let mut manifest = Manifest {
+        written_by: String::new(),
         sharecast_version: env!("CARGO_PKG_VERSION").to_string(),
-        model_path: source.name.clone(),
-        model_sha256: sha256_hex(source.text.as_bytes()),
-        overrides: overrides.to_vec(),
+        model_path: job.source.name.clone(),
+        model_sha256: sha256_hex(job.source.text.as_bytes()),
+        overrides: job.overrides.to_vec(),
         model_name: model.name.clone(),
         seed: model.simulation.seed,
         futures: model.simulation.futures,
         sampling: model.simulation.sampling.name().to_string(),
-        threads,
+        threads: job.threads,
         scenarios: scenarios.len(),
         path_years: (model.simulation.futures * scenarios.len() * model.horizon()) as u64,
         seconds,
-        clamped_draws,
-        summaries: if exact {
-            "exact".into()
-        } else {
-            "streamed".into()
-        },
+        clamped_draws: model
+            .priors
+            .iter()
+            .zip(&clamps)
+            .filter(|(_, &c)| c > 0)
+            .map(|(p, &c)| (p.path.clone(), c))
+            .collect(),
+        summaries: if exact { "exact" } else { "sketch" }.into(),
+        files: Vec::new(),
     };
-    let mpath = dir.join("run.json");
-    std::fs::write(&mpath, serde_json::to_string_pretty(&manifest)? + "\n")
-        .with_context(|| format!("cannot write '{}'", mpath.display()))?;
+    manifest.write(dir)?;
     if !args.no_report {
         let t = Instant::now();
-        sharecast::report::render(dir, args.chart_size).context("cannot draw the report")?;
-        let secs = t.elapsed().as_secs_f64();
-        // Record the report's time too: rewrite the manifest.
-        let mut manifest = manifest;
-        manifest.seconds.insert("report".to_string(), secs);
-        std::fs::write(&mpath, serde_json::to_string_pretty(&manifest)? + "\n")
-            .with_context(|| format!("cannot write '{}'", mpath.display()))?;
+        sharecast::report::render(dir, &dir.join("report"), args.chart_size)
+            .context("cannot draw the report")?;
+        manifest
+            .seconds
+            .insert("report".to_string(), t.elapsed().as_secs_f64());
     }
-    let total = t0.elapsed().as_secs_f64();
-    let final_dir = staging.commit()?;
+    manifest
+        .seconds
+        .insert("total".to_string(), t0.elapsed().as_secs_f64());
+    manifest.write(dir)?;
+    let final_dir = staged.commit()?;
     Ok(format!(
         "{}: {} scenarios x {} futures in {:.2} s -> {}{}",
         model.name,
         scenarios.len(),
         model.simulation.futures,
-        total,
+        t0.elapsed().as_secs_f64(),
         final_dir.display(),
         headline(model, &summary)
     ))
 }
 
-/// `sharecast report DIR`: redraws the charts of a finished run in place.
+/// `sharecast report DIR`: redraws the charts of a finished run, replacing
+/// its `report/` folder (only if sharecast wrote everything in it).
 pub fn report(dir: &Path, size: (u32, u32)) -> Result<()> {
-    let charts = sharecast::report::render(dir, size)
+    let lock = Lock::acquire(dir)?;
+    let mut manifest = Manifest::read(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let target = dir.join("report");
+    let listed = manifest
+        .files
+        .iter()
+        .filter_map(|f| f.strip_prefix("report/").map(String::from))
+        .collect();
+    let listed = if manifest.files.is_empty() {
+        None // a run.json from before runs listed their files
+    } else {
+        Some(listed)
+    };
+    let staged = Staged::begin(&target, &[], listed, &lock)?;
+    let charts = sharecast::report::render(dir, staged.dir(), size)
         .with_context(|| format!("cannot draw the report of '{}'", dir.display()))?;
+    let report_files = output::list_files(staged.dir());
+    staged.commit()?;
+    manifest.files.retain(|f| !f.starts_with("report/"));
+    manifest
+        .files
+        .extend(report_files.iter().map(|f| format!("report/{f}")));
+    let path = dir.join("run.json");
+    let text = serde_json::to_string_pretty(&manifest)? + "\n";
+    output::write_replacing(&path, text.as_bytes())?;
     println!(
         "{} charts and index.html -> {}",
         charts.len(),
-        dir.join("report").display()
+        target.display()
     );
     Ok(())
 }

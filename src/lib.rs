@@ -13,7 +13,6 @@ pub mod check;
 pub mod engine;
 pub mod fastmath;
 pub mod hugepages;
-pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod prior;

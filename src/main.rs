@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    clean_up_on_signals();
     let result = match cli.command {
         cli::Command::Check { model, set } => commands::check(model.as_deref(), &set),
         cli::Command::Run(args) => commands::run(&args),
@@ -27,4 +28,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP, removes this process's temporary output
+/// folders, then dies of the signal as it would have (exit status 130,
+/// 143, 129 in a shell): an interrupted run leaves nothing that looks
+/// finished, and nothing half-written.
+fn clean_up_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            sharecast::output::abort_staging();
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+            std::process::exit(128 + sig);
+        }
+    });
 }

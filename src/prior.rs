@@ -10,10 +10,15 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::fastmath;
-use statrs::function::beta::{beta_reg, inv_beta_reg};
+use statrs::function::beta::{beta_reg, ln_beta};
 use statrs::function::erf::erfc;
 use statrs::function::gamma::{gamma_lr, ln_gamma};
 use std::fmt;
+
+/// Shape parameters accepted for beta and gamma priors: their inverse CDFs
+/// (iterative solves of the incomplete beta and gamma functions) are exact
+/// and quick there; far outside it, the functions lose their accuracy.
+pub const SHAPES: std::ops::RangeInclusive<f64> = 0.01..=10_000.0;
 
 /// The standard normal 95% quantile, used by `"a to b"` (a 90% interval).
 pub const Z95: f64 = 1.644_853_626_951_472_2;
@@ -156,10 +161,10 @@ impl Family {
             }
             "beta" => {
                 want(2, "alpha, beta")?;
-                if !(p[0] > 0.0 && p[1] > 0.0) {
+                if !(SHAPES.contains(&p[0]) && SHAPES.contains(&p[1])) {
                     return err(format!(
-                        "beta(alpha, beta) needs both > 0, found {}, {}",
-                        p[0], p[1]
+                        "beta(alpha, beta) needs both in [{}, {}] (where its inverse CDF is exact), found {}, {}",
+                        SHAPES.start(), SHAPES.end(), p[0], p[1]
                     ));
                 }
                 Ok(Family::Beta {
@@ -169,10 +174,10 @@ impl Family {
             }
             "gamma" => {
                 want(2, "shape, scale")?;
-                if !(p[0] > 0.0 && p[1] > 0.0) {
+                if !(SHAPES.contains(&p[0]) && p[1] > 0.0) {
                     return err(format!(
-                        "gamma(shape, scale) needs both > 0, found {}, {}",
-                        p[0], p[1]
+                        "gamma(shape, scale) needs a shape in [{}, {}] (where its inverse CDF is exact) and a scale > 0, found {}, {}",
+                        SHAPES.start(), SHAPES.end(), p[0], p[1]
                     ));
                 }
                 Ok(Family::Gamma {
@@ -244,10 +249,13 @@ impl Family {
             }
             Family::Beta { alpha, beta } => beta_cdf(alpha, beta, x),
             Family::Gamma { shape, scale } => {
-                if x <= 0.0 {
+                let t = x / scale;
+                if t <= 0.0 {
                     0.0
+                } else if t.is_finite() {
+                    gamma_lr(shape, t)
                 } else {
-                    gamma_lr(shape, x / scale)
+                    1.0
                 }
             }
         }
@@ -404,14 +412,38 @@ fn beta_cdf(a: f64, b: f64, x: f64) -> f64 {
     }
 }
 
+/// Inverse of the regularized incomplete beta function: Newton steps
+/// (the density is `x^(a-1) (1-x)^(b-1) / B(a, b)`) kept inside a
+/// shrinking bracket of `[0, 1]`, falling back to bisection when a step
+/// leaves it; at most 300 steps, so it always ends.
 fn beta_quantile(a: f64, b: f64, u: f64) -> f64 {
     if u <= 0.0 {
-        0.0
-    } else if u >= 1.0 {
-        1.0
-    } else {
-        inv_beta_reg(a, b, u).clamp(0.0, 1.0)
+        return 0.0;
     }
+    if u >= 1.0 {
+        return 1.0;
+    }
+    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    let lb = ln_beta(a, b);
+    let mut x = (a / (a + b)).clamp(1e-12, 1.0 - 1e-12);
+    for _ in 0..300 {
+        let f = beta_reg(a, b, x) - u;
+        if f < 0.0 {
+            lo = x;
+        } else {
+            hi = x;
+        }
+        let dens = ((a - 1.0) * x.ln() + (b - 1.0) * (-x).ln_1p() - lb).exp();
+        let mut next = x - f / dens;
+        if !(next > lo && next < hi && next.is_finite()) {
+            next = 0.5 * (lo + hi);
+        }
+        if (next - x).abs() <= 1e-15 * x.abs().max(1e-300) || hi - lo <= 1e-15 * hi {
+            return next;
+        }
+        x = next;
+    }
+    x
 }
 
 /// Inverse of the regularized lower incomplete gamma function: Newton steps
@@ -425,7 +457,7 @@ fn gamma_quantile(shape: f64, u: f64) -> f64 {
         return f64::INFINITY;
     }
     let (mut lo, mut hi) = (0.0_f64, shape.max(1.0));
-    while gamma_lr(shape, hi) < u {
+    while hi < 1e300 && gamma_lr(shape, hi) < u {
         lo = hi;
         hi *= 2.0;
     }

@@ -1,7 +1,7 @@
 //! The scenario tree (MODEL.md sections 2 and 6): one outcome per deal,
 //! the cartesian product of outcomes, conditional probabilities, names.
 
-use crate::model::{Deal, Model};
+use crate::model::{Deal, EffectId, Model};
 
 /// Largest number of scenarios (before dropping those of probability 0).
 pub const MAX_SCENARIOS: usize = 4096;
@@ -18,14 +18,16 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The effects of this scenario's outcomes (indices into
-    /// `model.effects`), deal by deal in declaration order.
-    pub fn effects<'a>(&'a self, model: &'a Model) -> impl Iterator<Item = usize> + 'a {
-        model
-            .deals
-            .iter()
-            .zip(&self.outcomes)
-            .flat_map(|(d, &o)| d.outcomes[o].effects.iter().copied())
+    /// The effects this scenario applies: the model-wide ones, then its
+    /// outcomes' deal by deal in declaration order.
+    pub fn effects<'a>(&'a self, model: &'a Model) -> impl Iterator<Item = EffectId> + 'a {
+        model.global_effects.iter().copied().chain(
+            model
+                .deals
+                .iter()
+                .zip(&self.outcomes)
+                .flat_map(|(d, &o)| d.outcomes[o].effects.iter().copied()),
+        )
     }
 }
 

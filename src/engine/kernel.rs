@@ -37,6 +37,12 @@ pub const LANES: usize = 32;
 /// One value per future of a batch.
 pub type Lane = [f64; LANES];
 
+/// The smallest spend a buyer keeps (in the model's unit); below it, its
+/// spend is 0. Far below any real spend (draws start at
+/// [`crate::model::MIN_SPEND`]) and far above the numbers whose inverse
+/// overflows.
+pub const SPEND_FLOOR: f64 = 1e-200;
+
 /// One flag per future of a batch, all bits set or none (so that a mask
 /// selects a value with one `and`, and selects compile to blends).
 pub type Mask = [u64; LANES];
@@ -279,8 +285,12 @@ macro_rules! kernel_functions {
                 let growth = if growth > 0.0 { growth } else { 0.0 };
                 next[l] = spend[l] * (growth * eta[l]);
             }
+            // A spend that shrinks below SPEND_FLOOR stops at 0, so that a
+            // buyer's floors (commitment / spend) and the shares (platform
+            // spend / market) never divide by a number that is almost 0.
             for l in 0..LANES {
-                spend[l] = if spend[l] == 0.0 { spend[l] } else { next[l] };
+                let s = if spend[l] == 0.0 { spend[l] } else { next[l] };
+                spend[l] = if s < SPEND_FLOOR { 0.0 } else { s };
             }
             // 4. Inertia towards the slot's preferred mix (steps 1 and 3); a
             // platform outside the buyer's list has preferred share 0. Buyers

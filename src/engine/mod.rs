@@ -15,7 +15,7 @@ pub mod streams;
 mod ziggurat_tables;
 
 use crate::fastmath;
-use crate::model::{EffectKind, Model, Sampling};
+use crate::model::{EffectId, EffectKind, Model, Sampling};
 use crate::scenario::Scenario;
 pub use kernel::Isa;
 use kernel::{Lane, Scratch, LANES};
@@ -85,14 +85,14 @@ unsafe impl Sync for Block {}
 /// An effect resolved for fast application in the inner loop.
 #[derive(Debug, Clone, PartialEq)]
 struct Active {
-    effect: usize,
+    effect: EffectId,
     from: usize,
     to: usize,
 }
 
 impl Active {
     /// Effect `e` with its first and last year as year indices.
-    fn new(model: &Model, e: usize) -> Active {
+    fn new(model: &Model, e: EffectId) -> Active {
         let year0 = model.start_year;
         Active {
             effect: e,

@@ -91,7 +91,7 @@ impl Preferences {
             }
         }
         let mut drift_sets: Vec<Vec<Active>> = Vec::new();
-        let mut slot_keys: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut slot_keys: Vec<(usize, Vec<crate::model::EffectId>)> = Vec::new();
         let mut slots: Vec<Slot> = Vec::new();
         let mut scenario_slots = Vec::with_capacity(scenarios.len() * nb);
         let mut len = 0;
@@ -111,7 +111,7 @@ impl Preferences {
             };
             for (b, list) in platforms.iter().enumerate() {
                 // The effects that can change this buyer's softmax.
-                let key: Vec<usize> = active
+                let key: Vec<crate::model::EffectId> = active
                     .iter()
                     .filter(|a| match &model.effects[a.effect].kind {
                         EffectKind::Drift { platform, .. } => list.contains(platform),

@@ -174,8 +174,64 @@ impl Domain {
     }
 }
 
-/// Index of a prior in [`Model::priors`].
-pub type PriorId = usize;
+/// Index of a prior in [`Model::priors`] (and of its draws in the engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PriorId(pub usize);
+
+/// Index of an effect in [`Model::effects`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EffectId(pub usize);
+
+impl<T> std::ops::Index<PriorId> for [T] {
+    type Output = T;
+    #[inline(always)]
+    fn index(&self, id: PriorId) -> &T {
+        &self[id.0]
+    }
+}
+
+impl<T> std::ops::Index<PriorId> for Vec<T> {
+    type Output = T;
+    #[inline(always)]
+    fn index(&self, id: PriorId) -> &T {
+        &self[id.0]
+    }
+}
+
+impl<T> std::ops::Index<EffectId> for [T] {
+    type Output = T;
+    #[inline(always)]
+    fn index(&self, id: EffectId) -> &T {
+        &self[id.0]
+    }
+}
+
+impl<T> std::ops::Index<EffectId> for Vec<T> {
+    type Output = T;
+    #[inline(always)]
+    fn index(&self, id: EffectId) -> &T {
+        &self[id.0]
+    }
+}
+
+/// Which scenarios use a prior: every one (platforms, buyers, model-wide
+/// effects), or those with one deal outcome (that outcome's effects).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriorScope {
+    /// Every scenario.
+    Always,
+    /// Scenarios with outcome `.1` of deal `.0`.
+    Outcome(usize, usize),
+}
+
+/// Where in the model file (or which `--set` flag) a value came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Location {
+    /// 1-based line in the model file.
+    pub line: Option<usize>,
+    /// The `--set` flag it came from.
+    pub via: Option<String>,
+}
 
 /// One prior field of the model: a dimension of the sampling.
 #[derive(Debug, Clone)]
@@ -186,9 +242,12 @@ pub struct PriorSlot {
     pub prior: Prior,
     /// Run-time domain of its draws.
     pub domain: Domain,
-    /// `None` for platform and buyer priors (one stream per future), or the
-    /// effect whose own stream it is drawn from.
-    pub effect: Option<usize>,
+    /// `None` for platform and buyer priors, or the effect it belongs to.
+    pub effect: Option<EffectId>,
+    /// The scenarios that use it.
+    pub scope: PriorScope,
+    /// Where it was written (for messages about it).
+    pub at: Location,
 }
 
 /// A platform.
@@ -277,7 +336,8 @@ pub enum EffectKind {
     },
 }
 
-/// An effect of a deal outcome, active in years `from..=to`.
+/// An effect of a deal outcome or a model-wide effect, active in years
+/// `from..=to`.
 #[derive(Debug, Clone)]
 pub struct Effect {
     /// What it does.
@@ -288,6 +348,8 @@ pub struct Effect {
     pub to: i32,
     /// Dotted path, for display.
     pub path: String,
+    /// The deal outcome it belongs to (`None`: a model-wide effect).
+    pub outcome: Option<(usize, usize)>,
 }
 
 /// One outcome of a deal.
@@ -299,8 +361,8 @@ pub struct Outcome {
     pub label: String,
     /// Probability; one entry, or one per outcome of the `given` deal.
     pub probability: Vec<f64>,
-    /// Indices into [`Model::effects`].
-    pub effects: Vec<usize>,
+    /// Its effects.
+    pub effects: Vec<EffectId>,
 }
 
 /// A deal.
@@ -365,20 +427,69 @@ pub struct Model {
     pub groups: Vec<Group>,
     /// Buyers in declaration order.
     pub buyers: Vec<Buyer>,
-    /// Every effect of every outcome.
+    /// Every effect: the model-wide ones first, then every outcome's.
     pub effects: Vec<Effect>,
+    /// The model-wide effects (`[[effects]]`), applied in every scenario.
+    pub global_effects: Vec<EffectId>,
     /// Deals in declaration order.
     pub deals: Vec<Deal>,
     /// Series drawn in the headline charts.
     pub focus: Vec<Series>,
     /// Threshold probabilities to report.
     pub thresholds: Vec<Threshold>,
+    /// What has been observed (`[observed]`), to condition the forecast on.
+    pub observations: Vec<Observation>,
+}
+
+/// One `[observed.YEAR]` entry: a 90% interval for a series' realized value.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// Year.
+    pub year: i32,
+    /// Series.
+    pub series: Series,
+    /// The interval's ends.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+    /// Dotted path (`observed.2026.nvidia`).
+    pub path: String,
+    /// Where it was written.
+    pub at: Location,
+}
+
+impl Observation {
+    /// `(b - a) / 3.2897`: the normal sd whose 5%-95% width is the interval
+    /// (MODEL.md section 7).
+    pub const SD_DIVISOR: f64 = 3.2897;
+
+    /// Mean of the likelihood: the interval's centre.
+    pub fn mean(&self) -> f64 {
+        0.5 * (self.low + self.high)
+    }
+
+    /// Sd of the likelihood.
+    pub fn sd(&self) -> f64 {
+        (self.high - self.low) / Self::SD_DIVISOR
+    }
 }
 
 impl Model {
     /// Number of simulated years after the base year.
     pub fn horizon(&self) -> usize {
         (self.end_year - self.start_year) as usize
+    }
+
+    /// The years of the horizon charts and of the sensitivity tables: the
+    /// final year, then each threshold's year not already listed.
+    pub fn horizon_years(&self) -> Vec<i32> {
+        let mut years = vec![self.end_year];
+        for t in &self.thresholds {
+            if !years.contains(&t.year) {
+                years.push(t.year);
+            }
+        }
+        years
     }
 
     /// Every series in report order: platforms, groups, market.

@@ -8,8 +8,10 @@ pub const TOP: &[&str] = &[
     "groups",
     "platforms",
     "buyers",
+    "effects",
     "deals",
     "report",
+    "observed",
 ];
 /// Keys of `[model]`.
 pub const MODEL: &[&str] = &["name", "title", "unit", "start_year", "end_year"];
@@ -52,6 +54,8 @@ enum Kind {
     IdMap,
     /// Keys are ids of existing entities; none may be created by `--set`.
     Entities,
+    /// Keys are years (`[observed.2026]`).
+    Years,
     Unknown,
 }
 
@@ -70,11 +74,14 @@ fn kind(path: &[&str]) -> Kind {
         ["deals", _] => Kind::Fields(DEAL),
         ["deals", _, "outcomes", _] => Kind::Fields(OUTCOME),
         ["deals", _, "outcomes", _, "probability"] => Kind::IdMap,
-        ["deals", _, "outcomes", _, "effects", _] => Kind::Fields(EFFECT),
+        ["deals", _, "outcomes", _, "effects", _] | ["effects", _] => Kind::Fields(EFFECT),
+        ["observed"] => Kind::Years,
+        ["observed", _] => Kind::IdMap,
         ["platforms", _, "drift" | "volatility"]
         | ["buyers", _, "spend" | "growth" | "growth_volatility" | "sensitivity" | "agility"]
         | ["buyers", _, "affinity", _]
-        | ["deals", _, "outcomes", _, "effects", _, "spend" | "shift"] => Kind::Fields(PRIOR_TABLE),
+        | ["deals", _, "outcomes", _, "effects", _, "spend" | "shift"]
+        | ["effects", _, "spend" | "shift"] => Kind::Fields(PRIOR_TABLE),
         _ => Kind::Unknown,
     }
 }
@@ -102,10 +109,12 @@ pub fn may_create(parent: &[&str], key: &str, last: bool) -> bool {
             // Intermediate tables that may be created on the way.
             let mut child: Vec<&str> = parent.to_vec();
             child.push(key);
-            matches!(kind(&child), Kind::Fields(_) | Kind::IdMap)
+            matches!(kind(&child), Kind::Fields(_) | Kind::IdMap | Kind::Years)
                 && !matches!(kind(&child), Kind::Fields(f) if f == PRIOR_TABLE)
         }
         Kind::IdMap => last && is_id(key),
+        // `--set observed.2027.nvidia=...` creates the year's table.
+        Kind::Years => !last && key.len() == 4 && key.chars().all(|c| c.is_ascii_digit()),
         Kind::Entities | Kind::Unknown => false,
     }
 }
@@ -120,6 +129,7 @@ pub fn number_example(path: &[&str]) -> Option<&'static str> {
         ["model", "start_year" | "end_year"]
         | ["platforms", _, "available_from"]
         | ["deals", _, "outcomes", _, "effects", _, "from" | "to"]
+        | ["effects", _, "from" | "to"]
         | ["report", "thresholds", _, "year"] => Some("2028"),
         ["buyers", _, "mix", _]
         | ["deals", _, "outcomes", _, "probability"]

@@ -33,6 +33,8 @@ pub enum Value {
     Str(String),
     /// Integer.
     Int(i64),
+    /// An integer outside TOML's 64-bit range (kept as written, to say so).
+    BigInt(String),
     /// Float.
     Float(f64),
     /// Boolean.
@@ -51,6 +53,7 @@ impl Value {
         match self {
             Value::Str(_) => "a string",
             Value::Int(_) => "an integer",
+            Value::BigInt(_) => "an integer outside TOML's 64-bit range",
             Value::Float(_) => "a float",
             Value::Bool(_) => "a boolean",
             Value::Datetime(_) => "a datetime",
@@ -328,7 +331,7 @@ fn convert_value(v: DeValue<'_>) -> Value {
                 .or_else(|_| i.as_str().replace('_', "").parse::<i64>());
             match parsed {
                 Ok(n) => Value::Int(n),
-                Err(_) => Value::Str(i.as_str().to_string()),
+                Err(_) => Value::BigInt(i.as_str().to_string()),
             }
         }
         DeValue::Float(f) => Value::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),

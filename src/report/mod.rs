@@ -78,13 +78,13 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-/// Draws every chart and `index.html` into `<dir>/report/` from the tables
-/// in `dir`.
-pub fn render(dir: &Path, size: (u32, u32)) -> Result<Vec<Chart>, ReportError> {
+/// Draws every chart and `index.html` into the folder `out` from the
+/// tables of the run folder `dir` (checked first: see [`tables::load`]).
+pub fn render(dir: &Path, out: &Path, size: (u32, u32)) -> Result<Vec<Chart>, ReportError> {
     register_fonts();
     let t = tables::load(dir)?;
     let m = &t.model;
-    let out = dir.join("report");
+    let out = out.to_path_buf();
     std::fs::create_dir_all(&out).map_err(|source| ReportError::Io {
         path: out.clone(),
         source,
@@ -105,12 +105,7 @@ pub fn render(dir: &Path, size: (u32, u32)) -> Result<Vec<Chart>, ReportError> {
             ),
         });
     }
-    let mut years = vec![m.end_year];
-    for th in &m.thresholds {
-        if !years.contains(&th.year) {
-            years.push(th.year);
-        }
-    }
+    let years = m.horizon_years();
     if !m.deals.is_empty() {
         for s in &m.focus {
             let id = m.series_id(*s).to_string();
@@ -199,16 +194,22 @@ fn index_html(t: &tables::Tables, charts: &[Chart]) -> String {
         m.end_year,
         m.start_year,
         esc(&m.unit),
-        r["futures"],
-        r["scenarios"],
-        r["seed"],
-        esc(r["sampling"].as_str().unwrap_or("")),
-        esc(r["sharecast_version"].as_str().unwrap_or("")),
-        esc(r["model_path"].as_str().unwrap_or("")),
-        esc(&r["model_sha256"].as_str().unwrap_or("").chars().take(16).collect::<String>()),
-        r["overrides"].as_array().filter(|a| !a.is_empty()).map_or("none".to_string(), |a| {
-            a.iter().map(|v| format!("<code>{}</code>", esc(v.as_str().unwrap_or("")))).collect::<Vec<_>>().join(", ")
-        })
+        r.futures,
+        r.scenarios,
+        r.seed,
+        esc(&r.sampling),
+        esc(&r.sharecast_version),
+        esc(&r.model_path),
+        esc(&r.model_sha256.chars().take(16).collect::<String>()),
+        if r.overrides.is_empty() {
+            "none".to_string()
+        } else {
+            r.overrides
+                .iter()
+                .map(|v| format!("<code>{}</code>", esc(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
     );
     let panels = charts::outcome_panels(m);
     if !m.thresholds.is_empty() {

@@ -3,8 +3,10 @@
 
 use super::ReportError;
 use crate::model::{self, Model};
+use crate::output::manifest::{sha256_hex, Manifest};
 use polars::prelude::*;
 use polars_io::prelude::{CsvReadOptions, ParquetReader, SerReader};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// A `summary` row.
@@ -79,7 +81,7 @@ pub struct Tables {
     /// The model as it was run (file plus overrides).
     pub model: Model,
     /// The run manifest.
-    pub run: serde_json::Value,
+    pub run: Manifest,
     /// Summary rows.
     pub summary: Vec<SummaryRow>,
     /// Impact rows.
@@ -130,27 +132,23 @@ fn numbers(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<f64>, ReportEr
     Ok((0..s.len()).map(|i| s.get(i).unwrap_or(f64::NAN)).collect())
 }
 
-/// Reads the tables of a run folder.
+/// Reads the tables of a run folder, after checking that they belong
+/// together: `model.toml` is the file `run.json` names (its SHA-256), and
+/// every table holds exactly the rows of that model's views, years, series
+/// and deals. A missing, empty, truncated or foreign table is an error
+/// naming the file, never a chart silently left out.
 pub fn load(dir: &Path) -> Result<Tables, ReportError> {
     let run_path = dir.join("run.json");
-    let run_text = std::fs::read_to_string(&run_path).map_err(|e| {
-        bad(
-            &run_path,
-            format!("{e}; is '{}' the output folder of a run?", dir.display()),
-        )
-    })?;
-    let run: serde_json::Value = serde_json::from_str(&run_text).map_err(|e| bad(&run_path, e))?;
+    let run = Manifest::read(dir).map_err(|e| bad(&run_path, e))?;
     let model_path = dir.join("model.toml");
     let text = std::fs::read_to_string(&model_path).map_err(|e| bad(&model_path, e))?;
-    let overrides: Vec<String> = run["overrides"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let model = model::load(&model_path.display().to_string(), &text, &overrides)
+    if sha256_hex(text.as_bytes()) != run.model_sha256 {
+        return Err(bad(
+            &model_path,
+            "it is not the model this run was made from (its SHA-256 differs from run.json's model_sha256); the folder was edited: rerun the model",
+        ));
+    }
+    let model = model::load(&model_path.display().to_string(), &text, &run.overrides)
         .map_err(|e| bad(&model_path, e))?;
 
     let p = dir.join("summary.parquet");
@@ -248,12 +246,189 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
             density: de[i],
         })
         .collect();
-    Ok(Tables {
+    let t = Tables {
         model,
         run,
         summary,
         impact,
         thresholds,
         horizon,
-    })
+    };
+    check_complete(dir, &t)?;
+    // Tables the charts do not read must still be whole.
+    let lines = |name: &str, rows: usize| -> Result<(), ReportError> {
+        let p = dir.join(name);
+        let text = std::fs::read_to_string(&p).map_err(|e| bad(&p, e))?;
+        if text.lines().count() != rows + 1 || !text.ends_with('\n') {
+            return Err(bad(&p, format!("it should hold {rows} rows and a header: it is truncated or from another run; rerun the model")));
+        }
+        Ok(())
+    };
+    lines("summary.csv", t.summary.len())?;
+    lines("scenarios.csv", crate::scenario::enumerate(&t.model).len())?;
+    Ok(t)
+}
+
+/// Compares a table's rows (as keys, with their values) with the rows the
+/// model calls for: the same keys, each once, and finite values.
+fn compare<K: Ord + std::fmt::Debug + Clone>(
+    path: &Path,
+    want: BTreeSet<K>,
+    got: impl Iterator<Item = (K, bool)>,
+    what: &str,
+) -> Result<(), ReportError> {
+    let mut seen = BTreeSet::new();
+    for (key, finite) in got {
+        if !want.contains(&key) {
+            return Err(bad(
+                path,
+                format!("it has a row the model does not call for ({what} {key:?}): it is from another model or was edited; rerun the model"),
+            ));
+        }
+        if !seen.insert(key.clone()) {
+            return Err(bad(
+                path,
+                format!("it repeats the row {what} {key:?}; rerun the model"),
+            ));
+        }
+        if !finite {
+            return Err(bad(path, format!("the row {what} {key:?} holds a value that is not a finite number; rerun the model")));
+        }
+    }
+    if let Some(missing) = want.difference(&seen).next() {
+        let n = want.len() - seen.len();
+        return Err(bad(
+            path,
+            if seen.is_empty() {
+                "it has no rows: it is empty or truncated; rerun the model".to_string()
+            } else {
+                format!("it lacks {n} of its {} rows, e.g. {what} {missing:?}: it is truncated or from another model; rerun the model", want.len())
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Every table holds exactly the rows the model calls for.
+fn check_complete(dir: &Path, t: &Tables) -> Result<(), ReportError> {
+    use crate::summary::{impact_pairs, views, ViewKind, HORIZON_BINS};
+    let m = &t.model;
+    let scenarios = crate::scenario::enumerate(m);
+    let views = views(m, &scenarios);
+    let years: Vec<i32> = (m.start_year..=m.end_year).collect();
+    let series: Vec<String> = m
+        .series()
+        .iter()
+        .map(|s| m.series_id(*s).to_string())
+        .collect();
+    let finite = |xs: &[f64]| xs.iter().all(|x| x.is_finite());
+
+    let mut want = BTreeSet::new();
+    for v in &views {
+        for &y in &years {
+            for s in &series {
+                want.insert((v.name.clone(), y, s.clone()));
+            }
+        }
+    }
+    let got = t.summary.iter().map(|r| {
+        let mut xs = r.q.to_vec();
+        xs.push(r.mean);
+        ((r.scenario.clone(), r.year, r.series.clone()), finite(&xs))
+    });
+    compare(
+        &dir.join("summary.parquet"),
+        want,
+        got,
+        "(view, year, series)",
+    )?;
+
+    let want = views
+        .iter()
+        .flat_map(|v| {
+            m.thresholds.iter().map(move |th| {
+                let cond = if th.above { "above" } else { "below" };
+                (
+                    v.name.clone(),
+                    m.series_id(th.series).to_string(),
+                    th.year,
+                    cond.to_string(),
+                )
+            })
+        })
+        .collect();
+    let got = t.thresholds.iter().map(|r| {
+        (
+            (
+                r.scenario.clone(),
+                r.series.clone(),
+                r.year,
+                r.condition.clone(),
+            ),
+            finite(&[r.level, r.probability, r.se]),
+        )
+    });
+    compare(
+        &dir.join("thresholds.csv"),
+        want,
+        got,
+        "(view, series, year, condition)",
+    )?;
+
+    let mut want = BTreeSet::new();
+    for (d, deal) in m.deals.iter().enumerate() {
+        for (o, outcome) in deal.outcomes.iter().enumerate() {
+            if o == deal.baseline || impact_pairs(m, &scenarios, d, o).is_empty() {
+                continue;
+            }
+            for &y in &years {
+                for s in &series {
+                    want.insert((deal.id.clone(), outcome.id.clone(), y, s.clone()));
+                }
+            }
+        }
+    }
+    let got = t.impact.iter().map(|r| {
+        (
+            (r.deal.clone(), r.outcome.clone(), r.year, r.series.clone()),
+            finite(&r.stats),
+        )
+    });
+    compare(
+        &dir.join("impact.csv"),
+        want,
+        got,
+        "(deal, outcome, year, series)",
+    )?;
+
+    let mut want = BTreeSet::new();
+    for v in views
+        .iter()
+        .filter(|v| !matches!(v.kind, ViewKind::Scenario(_)))
+    {
+        for f in &m.focus {
+            for y in m.horizon_years() {
+                for b in 0..HORIZON_BINS {
+                    want.insert((v.name.clone(), m.series_id(*f).to_string(), y, b));
+                }
+            }
+        }
+    }
+    let mut bin = std::collections::BTreeMap::new();
+    let got = t.horizon.iter().map(|r| {
+        let b = bin
+            .entry((r.scenario.clone(), r.series.clone(), r.year))
+            .or_insert(0usize);
+        *b += 1;
+        (
+            (r.scenario.clone(), r.series.clone(), r.year, *b - 1),
+            finite(&[r.lo, r.hi, r.density]),
+        )
+    });
+    compare(
+        &dir.join("horizon.csv"),
+        want,
+        got,
+        "(view, series, year, bin)",
+    )
 }

@@ -43,7 +43,9 @@ pub enum ViewKind {
     Scenario(usize),
 }
 
-/// The views in report order: `all`, every deal outcome, every scenario.
+/// The views in report order: `all`, every deal outcome, every scenario
+/// (but a scenario that is also an outcome's marginal, in a one-deal model,
+/// appears once, as the marginal).
 pub fn views(model: &Model, scenarios: &[Scenario]) -> Vec<View> {
     let mut out = vec![View {
         name: "all".into(),
@@ -73,6 +75,11 @@ pub fn views(model: &Model, scenarios: &[Scenario]) -> Vec<View> {
         }
     }
     for (s, sc) in scenarios.iter().enumerate() {
+        // With one deal a scenario is its outcome's marginal, by the same
+        // name: its rows are written once.
+        if out.iter().any(|v| v.name == sc.name) {
+            continue;
+        }
         out.push(View {
             name: sc.name.clone(),
             kind: ViewKind::Scenario(s),
@@ -574,6 +581,53 @@ pub struct Summary {
     pub horizon: Vec<HorizonRow>,
 }
 
+impl Summary {
+    /// Checks that every number is finite, naming the first that is not:
+    /// a run never writes NaN or infinity.
+    pub fn check_finite(&self, model: &Model) -> Result<(), String> {
+        let bad = |what: String| {
+            Err(format!(
+                "the simulation produced a value that is not a finite number ({what}); this is a bug for a model `sharecast check` accepts: please report it with the model file"
+            ))
+        };
+        for r in &self.rows {
+            let s = &r.stats;
+            if !(s.mean.is_finite() && s.sd.is_finite() && s.q.iter().all(|q| q.is_finite())) {
+                return bad(format!(
+                    "summary {} {} {}",
+                    self.views[r.view].name,
+                    r.year,
+                    model.series_id(r.series)
+                ));
+            }
+        }
+        for r in &self.thresholds {
+            if !(r.probability.is_finite() && r.se.is_finite()) {
+                return bad(format!("threshold of view {}", self.views[r.view].name));
+            }
+        }
+        for r in &self.impact {
+            if ![r.mean, r.p05, r.p50, r.p95].iter().all(|x| x.is_finite()) {
+                return bad(format!(
+                    "impact of {} {} {}",
+                    model.deals[r.deal].id,
+                    r.year,
+                    model.series_id(r.series)
+                ));
+            }
+        }
+        for r in &self.horizon {
+            if ![r.lo, r.hi, r.density].iter().all(|x| x.is_finite()) {
+                return bad(format!(
+                    "horizon histogram of {}",
+                    model.series_id(r.series)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Weighted probability of `lo < x <= hi` (or `x <= hi` for the first bin).
 fn mass(parts: &[(&Column, f64)], lo: f32, hi: f32, first: bool) -> f64 {
     parts
@@ -593,7 +647,7 @@ pub fn identical_through(model: &Model, scenarios: &[Scenario], years: usize) ->
     (0..years)
         .map(|k| {
             let year = model.start_year + k as i32;
-            let started: Vec<Vec<usize>> = scenarios
+            let started: Vec<Vec<crate::model::EffectId>> = scenarios
                 .iter()
                 .map(|sc| {
                     sc.effects(model)
@@ -661,7 +715,7 @@ pub fn summarise(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Summar
         series: &series,
         reps: &reps,
         impacts: &impact_plans,
-        horizon_years: horizon_years(model),
+        horizon_years: model.horizon_years(),
     };
     let mut cells: Vec<Cell> = (0..years * ns)
         .into_par_iter()
@@ -934,18 +988,6 @@ pub(crate) fn summary_rows(
         .collect()
 }
 
-/// The years of the horizon histograms: the final year, then each
-/// threshold's year not already listed.
-fn horizon_years(model: &Model) -> Vec<i32> {
-    let mut years = vec![model.end_year];
-    for t in &model.thresholds {
-        if !years.contains(&t.year) {
-            years.push(t.year);
-        }
-    }
-    years
-}
-
 /// Horizon histograms (report chart 2): for each focus series in the final
 /// and threshold years, [`HORIZON_BINS`] bins shared by `all` and every
 /// deal outcome, spanning the union of their 0.5%-99.5% ranges.
@@ -961,7 +1003,7 @@ pub(crate) fn horizon_rows(
     let mut rows = Vec::new();
     for &sr in &model.focus {
         let j = series_index(series, sr);
-        for year in horizon_years(model) {
+        for year in model.horizon_years() {
             let k = (year - model.start_year) as usize;
             rows.extend(horizon_block(
                 views,

@@ -1,5 +1,5 @@
-//! Tables written by a run (polars frames to CSV and Parquet), the run
-//! manifest, and the all-or-nothing output folder.
+//! The tables a run writes: polars frames of the summaries, written as CSV
+//! and Parquet.
 
 use crate::engine::Paths;
 use crate::model::Model;
@@ -8,38 +8,9 @@ use crate::summary::Summary;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetWriter, SerWriter};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Errors while writing outputs.
-#[derive(Debug, thiserror::Error)]
-pub enum OutputError {
-    /// A file-system operation failed.
-    #[error("cannot {action} '{path}'")]
-    Io {
-        /// What was attempted.
-        action: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// polars failed to build or write a frame.
-    #[error("cannot write '{path}'")]
-    Polars {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: PolarsError,
-    },
-}
-
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> OutputError + 'a {
-    move |source| OutputError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use super::{io, OutputError};
 
 /// A text column with one value per row.
 fn text<'a, R>(name: &str, rows: &'a [R], f: impl Fn(&'a R) -> &'a str) -> Column {
@@ -220,65 +191,34 @@ pub fn frame(result: PolarsResult<DataFrame>, path: &Path) -> Result<DataFrame, 
     })
 }
 
-/// A folder filled under a temporary name and renamed into place only when
-/// complete, so an interrupted run never leaves a folder that looks done.
-pub struct Staging {
-    target: PathBuf,
-    temp: PathBuf,
-    done: bool,
-}
-
-impl Staging {
-    /// Creates `<target>.partial-<pid>` next to the target.
-    pub fn new(target: &Path) -> Result<Staging, OutputError> {
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent).map_err(io("create the output folder", &parent))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".into());
-        let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if temp.exists() {
-            fs::remove_dir_all(&temp).map_err(io("remove", &temp))?;
-        }
-        fs::create_dir_all(&temp).map_err(io("create the output folder", &temp))?;
-        Ok(Staging {
-            target: target.to_path_buf(),
-            temp,
-            done: false,
-        })
+/// Writes every table of a run into `dir`: `summary.csv` and
+/// `summary.parquet`, `thresholds.csv`, `impact.csv`, `horizon.csv`,
+/// `scenarios.csv`, and `paths.parquet` when `paths` are given.
+pub fn write_tables(
+    dir: &Path,
+    model: &Model,
+    scenarios: &[Scenario],
+    summary: &Summary,
+    paths: Option<&Paths>,
+) -> Result<(), OutputError> {
+    let csv = |name: &str, df: PolarsResult<DataFrame>| -> Result<DataFrame, OutputError> {
+        let p = dir.join(name);
+        let mut df = frame(df, &p)?;
+        write_csv(&mut df, &p)?;
+        Ok(df)
+    };
+    let mut df = csv("summary.csv", summary_frame(model, summary))?;
+    write_parquet(&mut df, &dir.join("summary.parquet"))?;
+    csv("thresholds.csv", thresholds_frame(model, summary))?;
+    csv("impact.csv", impact_frame(model, summary))?;
+    csv("horizon.csv", horizon_frame(model, summary))?;
+    csv(
+        "scenarios.csv",
+        scenarios_frame(scenarios, model.simulation.futures),
+    )?;
+    if let Some(paths) = paths {
+        let p = dir.join("paths.parquet");
+        write_parquet(&mut frame(paths_frame(model, scenarios, paths), &p)?, &p)?;
     }
-
-    /// Where files are written until [`Staging::commit`].
-    pub fn dir(&self) -> &Path {
-        &self.temp
-    }
-
-    /// Moves the finished folder into place, replacing an earlier run.
-    pub fn commit(mut self) -> Result<PathBuf, OutputError> {
-        let old = self.temp.with_extension("old");
-        if self.target.exists() {
-            fs::rename(&self.target, &old)
-                .map_err(io("move the previous output aside", &self.target))?;
-        }
-        if let Err(e) = fs::rename(&self.temp, &self.target) {
-            // Put the previous run back: nothing is lost.
-            let _ = fs::rename(&old, &self.target);
-            return Err(io("move the new output into place", &self.target)(e));
-        }
-        let _ = fs::remove_dir_all(&old);
-        self.done = true;
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = fs::remove_dir_all(&self.temp);
-        }
-    }
+    Ok(())
 }

@@ -1,0 +1,96 @@
+//! `run.json`: what produced a run's files (sharecast's mark, the model's
+//! SHA-256, overrides, seed, futures), how long each stage took, how often
+//! a bounded prior's draw was clamped, and the list of files written. It is
+//! written last into the staging folder, and `sharecast report` reads it
+//! back (typed) before it draws anything.
+
+use super::folder::WRITTEN_BY;
+use super::OutputError;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The run manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `"sharecast"`: how sharecast recognises its own folders.
+    pub written_by: String,
+    /// sharecast version.
+    pub sharecast_version: String,
+    /// Model file path (or the built-in default's name).
+    pub model_path: String,
+    /// SHA-256 of the model file's bytes (`model.toml` in the folder).
+    pub model_sha256: String,
+    /// `--set` flags in the order applied (flags such as `--futures` are
+    /// recorded as the override they stand for).
+    pub overrides: Vec<String>,
+    /// Model name.
+    pub model_name: String,
+    /// Seed.
+    pub seed: u64,
+    /// Futures per scenario.
+    pub futures: usize,
+    /// Sampling scheme.
+    pub sampling: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// Number of scenarios.
+    pub scenarios: usize,
+    /// Path-years simulated (futures x scenarios x simulated years).
+    pub path_years: u64,
+    /// Wall time per stage, in seconds.
+    pub seconds: BTreeMap<String, f64>,
+    /// `exact` (every path held, exact sample quantiles) or `sketch`
+    /// (futures folded block by block into fixed-bin sketches).
+    pub summaries: String,
+    /// Per prior path, how many draws were clamped to its domain (only
+    /// priors with at least one clamp are listed).
+    pub clamped_draws: BTreeMap<String, u64>,
+    /// Every file of the folder sharecast wrote (relative paths), so that
+    /// a later run replaces the folder only if nothing else was added.
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+impl Manifest {
+    /// Reads and checks `dir/run.json`.
+    pub fn read(dir: &Path) -> Result<Manifest, String> {
+        let path = dir.join("run.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "cannot read '{}': {e}; is '{}' the output folder of a run?",
+                path.display(),
+                dir.display()
+            )
+        })?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "'{}' is not a sharecast run manifest: {e}; rerun the model to write the folder again",
+                path.display()
+            )
+        })?;
+        if m.written_by != WRITTEN_BY {
+            return Err(format!(
+                "'{}' was not written by sharecast (written_by = \"{}\")",
+                path.display(),
+                m.written_by
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Writes `dir/run.json`, listing every other file in `dir`.
+    pub fn write(&mut self, dir: &Path) -> Result<(), OutputError> {
+        self.written_by = WRITTEN_BY.to_string();
+        self.files = super::list_files(dir);
+        let text = serde_json::to_string_pretty(self).expect("a manifest serialises") + "\n";
+        super::write_replacing(&dir.join("run.json"), text.as_bytes())
+    }
+}
+
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
