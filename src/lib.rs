@@ -11,8 +11,9 @@
 
 pub mod check;
 pub mod engine;
-pub mod fastmath;
-pub mod hugepages;
+pub(crate) mod fastmath;
+mod hugepages;
+pub mod isa;
 pub mod model;
 pub mod output;
 pub mod prior;

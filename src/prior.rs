@@ -6,8 +6,6 @@
 
 // NaN-safe parameter checks read `!(x > 0.0)` on purpose: NaN fails them.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
-// The `_lanes` functions index several fixed-size arrays with one index.
-#![allow(clippy::needless_range_loop)]
 
 use crate::fastmath;
 use statrs::function::beta::{beta_reg, ln_beta};
@@ -285,46 +283,6 @@ impl Family {
         }
     }
 
-    /// Whether [`Family::quantile_lanes_scored`] uses the normal score
-    /// `Phi^-1(u)` (normal and lognormal priors).
-    pub fn uses_normal_score(&self) -> bool {
-        matches!(self, Family::Normal { .. } | Family::LogNormal { .. })
-    }
-
-    /// [`Family::quantile`] of `L` values at once, bit-identical to it,
-    /// given their normal scores `z = norm_quantile(u)`, which only normal
-    /// and lognormal priors read (see [`Family::uses_normal_score`]; the
-    /// engine computes the scores of all its priors together). Normal,
-    /// lognormal and uniform in loops that compile to vector code, the rest
-    /// value by value.
-    #[inline(always)]
-    pub fn quantile_lanes_scored<const L: usize>(&self, u: &[f64; L], z: &[f64; L]) -> [f64; L] {
-        let mut x = [0.0; L];
-        match *self {
-            Family::Normal { mean, sd } => {
-                for l in 0..L {
-                    x[l] = mean + sd * z[l];
-                }
-            }
-            Family::LogNormal { mu, sigma } => {
-                for l in 0..L {
-                    x[l] = fastmath::exp(mu + sigma * z[l]);
-                }
-            }
-            Family::Uniform { min, max } => {
-                for l in 0..L {
-                    x[l] = min + u[l] * (max - min);
-                }
-            }
-            _ => {
-                for l in 0..L {
-                    x[l] = self.quantile(u[l]);
-                }
-            }
-        }
-        x
-    }
-
     /// Short display of the family and its parameters.
     pub fn describe(&self) -> String {
         match *self {
@@ -572,27 +530,10 @@ impl Prior {
         }
     }
 
-    /// The probabilities `F(lo) + u (F(hi) - F(lo))` at which the family's
-    /// quantile is taken (`u` itself when not truncated).
-    #[inline(always)]
-    pub fn probability_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
-        let (a, b) = self.cdf_range;
-        std::array::from_fn(|l| a + u[l] * (b - a))
-    }
-
-    /// [`Prior::quantile`] of `L` uniforms at once, bit-identical to it,
-    /// from their probabilities `p` ([`Prior::probability_lanes`]) and,
-    /// where the family uses them, the normal scores `z = norm_quantile(p)`
-    /// ([`Family::quantile_lanes_scored`]).
-    #[inline(always)]
-    pub fn quantile_lanes_scored<const L: usize>(&self, p: &[f64; L], z: &[f64; L]) -> [f64; L] {
-        let mut x = self.family.quantile_lanes_scored(p, z);
-        if let Some((lo, hi)) = self.truncate {
-            for v in x.iter_mut() {
-                *v = v.clamp(lo, hi);
-            }
-        }
-        x
+    /// `(F(lo), F(hi))` of the truncation, `(0, 1)` without one: a draw at
+    /// uniform `u` is the family's quantile at `F(lo) + u (F(hi) - F(lo))`.
+    pub fn cdf_range(&self) -> (f64, f64) {
+        self.cdf_range
     }
 
     /// CDF of the (possibly truncated) prior.

@@ -26,8 +26,16 @@ const RUNS: &[(&str, &str, &[&str])] = &[
     ("every_feature", "tests/models/every_feature.toml", &[]),
     ("broken_base", "tests/models/broken_base.toml", &[]),
     ("amazon_openai_2025", "models/amazon_openai_2025.toml", &[]),
-    ("ai_accelerators_36", "benches/models/ai_accelerators_36.toml", &[]),
-    ("minimal_random", "models/minimal.toml", &["--sampling", "random"]),
+    (
+        "ai_accelerators_36",
+        "benches/models/ai_accelerators_36.toml",
+        &[],
+    ),
+    (
+        "minimal_random",
+        "models/minimal.toml",
+        &["--sampling", "random"],
+    ),
 ];
 
 #[test]
@@ -39,7 +47,15 @@ fn tables_match_the_golden_copies() {
     for (name, model, extra) in RUNS {
         let out = dir.path().join(name);
         let res = sharecast()
-            .args(["run", "--quiet", "--no-report", "--futures", "400", "--seed", "17"])
+            .args([
+                "run",
+                "--quiet",
+                "--no-report",
+                "--futures",
+                "400",
+                "--seed",
+                "17",
+            ])
             .args(*extra)
             .arg("--out")
             .arg(&out)

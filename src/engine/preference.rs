@@ -1,14 +1,11 @@
 //! Steps 1 and 3 of MODEL.md section 5: price-performance paths and each
 //! buyer's preferred mix, the softmax
 //! `pi_{b,p}(k) ∝ exp(beta_b A_p(k) + phi_{b,p} + affinity shifts)` over the
-//! platforms the buyer can access in year `k`.
+//! platforms the buyer can access in year `k`, for every slot of the plan
+//! ([`super::plan`]: one per buyer and distinct set of the effects that
+//! reach its softmax).
 //!
-//! Most of a run's exponentials are here, so the work is planned to avoid
-//! repeats. A buyer's preferred mix depends on a scenario only through the
-//! drift effects on platforms the buyer can use and the affinity effects
-//! aimed at it. Scenarios are therefore mapped, buyer by buyer, to
-//! [`Slot`]s: one per distinct set of such effects. In the default model 36
-//! scenarios x 7 buyers need 26 slots. Only the platforms a buyer can
+//! Most of a run's exponentials are here. Only the platforms a buyer can
 //! access are computed, and the exponentials of all slots of a future are
 //! taken in one pass over one flat array (which compiles to vector code).
 //! They are taken in `f32` (eight per AVX2 instruction, a polynomial of
@@ -18,150 +15,12 @@
 // Loops run over lanes and platforms with one index into several arrays.
 #![allow(clippy::needless_range_loop)]
 
-use super::kernel::{Lane, LANES};
-use super::Active;
+use super::lanes::{Lane, LANES};
+use super::plan::Preferences;
 use crate::fastmath;
-use crate::model::{EffectKind, Model, PriorId};
-use crate::scenario::Scenario;
-
-/// One buyer's preferred mix under one set of preference effects.
-#[derive(Debug, Clone)]
-pub struct Slot {
-    /// The buyer.
-    pub buyer: usize,
-    /// Price-performance path to use: index into [`Preferences::drift_sets`].
-    drift_set: usize,
-    /// Affinity shifts: (position in the buyer's platform list, shift
-    /// prior, first and last year index).
-    affinity: Vec<(usize, PriorId, usize, usize)>,
-    /// Start of its `T x platforms` block in the preferred-mix buffer.
-    pub offset: usize,
-}
-
-/// The plan for steps 1 and 3, built once per run.
-#[derive(Debug, Clone)]
-pub struct Preferences {
-    /// Distinct sets of active drift effects; each gets a price-performance
-    /// path per future.
-    drift_sets: Vec<Vec<Active>>,
-    /// Per buyer, the platforms it can access in some year, ascending.
-    pub platforms: Vec<Vec<usize>>,
-    /// Per buyer and listed platform: `ln(mix)`, or `None` where an
-    /// affinity prior gives `phi`.
-    base_phi: Vec<Vec<Result<f64, PriorId>>>,
-    /// `available[k * P + p]`: platform `p` can be bought in year `k`.
-    available: Vec<bool>,
-    /// The slots.
-    pub slots: Vec<Slot>,
-    /// Each scenario's slot per buyer, at `s * B + b`.
-    pub scenario_slots: Vec<usize>,
-    /// Length of the preferred-mix buffer.
-    pub len: usize,
-}
+use crate::model::{EffectKind, Model};
 
 impl Preferences {
-    /// Plans the slots of `scenarios`.
-    pub fn new(model: &Model, scenarios: &[Scenario]) -> Preferences {
-        let (np, nb) = (model.platforms.len(), model.buyers.len());
-        let year0 = model.start_year;
-        let t = model.horizon();
-        let platforms: Vec<Vec<usize>> = model
-            .buyers
-            .iter()
-            .map(|b| (0..np).filter(|&p| b.accessible[p]).collect())
-            .collect();
-        let base_phi = model
-            .buyers
-            .iter()
-            .zip(&platforms)
-            .map(|(b, list)| {
-                list.iter()
-                    .map(|&p| match b.affinity[p] {
-                        Some(id) => Err(id),
-                        None => Ok(b.mix[p].ln()),
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut available = vec![false; (t + 1) * np];
-        for k in 0..=t {
-            let year = year0 + k as i32;
-            for (p, plat) in model.platforms.iter().enumerate() {
-                available[k * np + p] = plat.available_from.is_none_or(|y| year >= y);
-            }
-        }
-        let mut drift_sets: Vec<Vec<Active>> = Vec::new();
-        let mut slot_keys: Vec<(usize, Vec<crate::model::EffectId>)> = Vec::new();
-        let mut slots: Vec<Slot> = Vec::new();
-        let mut scenario_slots = Vec::with_capacity(scenarios.len() * nb);
-        let mut len = 0;
-        for sc in scenarios {
-            let active: Vec<Active> = sc.effects(model).map(|e| Active::new(model, e)).collect();
-            let drifts: Vec<Active> = active
-                .iter()
-                .filter(|a| matches!(model.effects[a.effect].kind, EffectKind::Drift { .. }))
-                .cloned()
-                .collect();
-            let ds = match drift_sets.iter().position(|d| *d == drifts) {
-                Some(i) => i,
-                None => {
-                    drift_sets.push(drifts.clone());
-                    drift_sets.len() - 1
-                }
-            };
-            for (b, list) in platforms.iter().enumerate() {
-                // The effects that can change this buyer's softmax.
-                let key: Vec<crate::model::EffectId> = active
-                    .iter()
-                    .filter(|a| match &model.effects[a.effect].kind {
-                        EffectKind::Drift { platform, .. } => list.contains(platform),
-                        EffectKind::Affinity { buyers, .. } => buyers.contains(&b),
-                        _ => false,
-                    })
-                    .map(|a| a.effect)
-                    .collect();
-                let slot = match slot_keys.iter().position(|k| *k == (b, key.clone())) {
-                    Some(i) => i,
-                    None => {
-                        let affinity = active
-                            .iter()
-                            .filter_map(|a| match &model.effects[a.effect].kind {
-                                EffectKind::Affinity {
-                                    buyers,
-                                    platform,
-                                    shift,
-                                } if buyers.contains(&b) => list
-                                    .iter()
-                                    .position(|q| q == platform)
-                                    .map(|j| (j, *shift, a.from, a.to)),
-                                _ => None,
-                            })
-                            .collect();
-                        slot_keys.push((b, key));
-                        slots.push(Slot {
-                            buyer: b,
-                            drift_set: ds,
-                            affinity,
-                            offset: len,
-                        });
-                        len += t * list.len();
-                        slots.len() - 1
-                    }
-                };
-                scenario_slots.push(slot);
-            }
-        }
-        Preferences {
-            drift_sets,
-            platforms,
-            base_phi,
-            available,
-            slots,
-            scenario_slots,
-            len,
-        }
-    }
-
     /// Scratch sizes: price-performance paths and `ok` flags.
     pub fn path_len(&self, model: &Model) -> usize {
         self.drift_sets.len() * model.horizon() * model.platforms.len()

@@ -22,7 +22,10 @@
 //! quantile itself. A relative error of 1e-9 moves a share by less than
 //! the `f32` it is stored in, far below Monte Carlo error at any run size.
 
-use crate::fastmath::norm_quantile;
+// Loops run over lanes with one index into several arrays.
+#![allow(clippy::needless_range_loop)]
+
+use crate::fastmath::{self, norm_quantile};
 use crate::prior::{Family, Prior};
 use rayon::prelude::*;
 
@@ -141,20 +144,25 @@ impl Sampler {
     /// or a table's (laid out in the normal score).
     pub fn uses_normal_score(&self) -> bool {
         match self {
-            Sampler::Exact(p) => p.family().uses_normal_score(),
+            Sampler::Exact(p) => {
+                matches!(p.family(), Family::Normal { .. } | Family::LogNormal { .. })
+            }
             Sampler::Table(_) => true,
         }
     }
 
     /// The probabilities at which its draws at uniforms `u` are taken: an
-    /// exact prior's family probabilities ([`Prior::probability_lanes`]),
-    /// or `u` itself for a table (whose knots include any truncation).
+    /// exact prior's `F(lo) + u (F(hi) - F(lo))` (`u` itself when not
+    /// truncated), or `u` for a table (whose knots include any truncation).
     /// Where [`Sampler::uses_normal_score`], their normal quantiles are the
     /// scores [`Sampler::quantile_lanes_scored`] reads.
     #[inline(always)]
     pub fn probabilities_lanes<const L: usize>(&self, u: &[f64; L]) -> [f64; L] {
         match self {
-            Sampler::Exact(p) => p.probability_lanes(u),
+            Sampler::Exact(p) => {
+                let (a, b) = p.cdf_range();
+                std::array::from_fn(|l| a + u[l] * (b - a))
+            }
             Sampler::Table(_) => *u,
         }
     }
@@ -167,7 +175,15 @@ impl Sampler {
     #[inline(always)]
     pub fn quantile_lanes_scored<const L: usize>(&self, p: &[f64; L], z: &[f64; L]) -> [f64; L] {
         match self {
-            Sampler::Exact(prior) => prior.quantile_lanes_scored(p, z),
+            Sampler::Exact(prior) => {
+                let mut x = family_quantile_scored(prior.family(), p, z);
+                if let Some((lo, hi)) = prior.truncation() {
+                    for v in x.iter_mut() {
+                        *v = v.clamp(lo, hi);
+                    }
+                }
+                x
+            }
             Sampler::Table(t) => {
                 let mut x = [0.0; L];
                 // A table's probabilities are its uniforms.
@@ -187,6 +203,39 @@ impl Sampler {
     pub fn is_tabulated(&self) -> bool {
         matches!(self, Sampler::Table(_))
     }
+}
+
+/// [`Family::quantile`] of `L` probabilities `p` at once, bit-identical to
+/// it, given their normal scores `z = norm_quantile(p)`, which only normal
+/// and lognormal priors read (the engine computes the scores of all its
+/// priors together). Normal, lognormal and uniform in loops that compile to
+/// vector code, the rest value by value.
+#[inline(always)]
+fn family_quantile_scored<const L: usize>(family: &Family, p: &[f64; L], z: &[f64; L]) -> [f64; L] {
+    let mut x = [0.0; L];
+    match *family {
+        Family::Normal { mean, sd } => {
+            for l in 0..L {
+                x[l] = mean + sd * z[l];
+            }
+        }
+        Family::LogNormal { mu, sigma } => {
+            for l in 0..L {
+                x[l] = fastmath::exp(mu + sigma * z[l]);
+            }
+        }
+        Family::Uniform { min, max } => {
+            for l in 0..L {
+                x[l] = min + p[l] * (max - min);
+            }
+        }
+        _ => {
+            for l in 0..L {
+                x[l] = family.quantile(p[l]);
+            }
+        }
+    }
+    x
 }
 
 #[cfg(test)]

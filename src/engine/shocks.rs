@@ -17,7 +17,7 @@
 // Loops run over lanes with one index into several arrays.
 #![allow(clippy::needless_range_loop)]
 
-use super::kernel::{Lane, LANES};
+use super::lanes::{Lane, LANES};
 use super::ziggurat_tables::{ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
 
 /// The Xoshiro256++ states of a batch's futures, `s[word][lane]`.

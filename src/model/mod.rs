@@ -134,23 +134,6 @@ impl Domain {
         (y, y != x)
     }
 
-    /// [`Domain::clamp`] of `L` draws (the domain matched once, not per
-    /// draw, so the loop compiles to vector code); a draw's clamp fired
-    /// where the result differs from it. (Loops in place rather than
-    /// `map`, which the engine's AVX2 kernel called out of line, in
-    /// portable code.)
-    #[inline(always)]
-    pub fn clamp_lanes<const L: usize>(self, mut x: [f64; L]) -> [f64; L] {
-        match self {
-            Domain::Real => {}
-            Domain::NonNegative => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Domain::Positive => x.iter_mut().for_each(|v| *v = v.max(MIN_SPEND)),
-            Domain::AboveMinusOne => x.iter_mut().for_each(|v| *v = v.max(-1.0)),
-            Domain::Unit => x.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0)),
-        }
-        x
-    }
-
     /// Whether a fixed value is allowed.
     pub fn allows(self, x: f64) -> bool {
         match self {
@@ -184,7 +167,7 @@ pub struct EffectId(pub usize);
 
 impl<T> std::ops::Index<PriorId> for [T] {
     type Output = T;
-    #[inline(always)]
+    #[inline]
     fn index(&self, id: PriorId) -> &T {
         &self[id.0]
     }
@@ -192,7 +175,7 @@ impl<T> std::ops::Index<PriorId> for [T] {
 
 impl<T> std::ops::Index<PriorId> for Vec<T> {
     type Output = T;
-    #[inline(always)]
+    #[inline]
     fn index(&self, id: PriorId) -> &T {
         &self[id.0]
     }
@@ -200,7 +183,7 @@ impl<T> std::ops::Index<PriorId> for Vec<T> {
 
 impl<T> std::ops::Index<EffectId> for [T] {
     type Output = T;
-    #[inline(always)]
+    #[inline]
     fn index(&self, id: EffectId) -> &T {
         &self[id.0]
     }
@@ -208,7 +191,7 @@ impl<T> std::ops::Index<EffectId> for [T] {
 
 impl<T> std::ops::Index<EffectId> for Vec<T> {
     type Output = T;
-    #[inline(always)]
+    #[inline]
     fn index(&self, id: EffectId) -> &T {
         &self[id.0]
     }
@@ -554,41 +537,4 @@ pub fn load(file: &str, text: &str, overrides: &[String]) -> Result<Model, Model
         return Err(ModelError(diags));
     }
     validate::validate(&doc)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The lanes version gives `clamp`'s values, and differs from its input
-    /// exactly where `clamp` says it fired, for every domain.
-    #[test]
-    fn clamp_lanes_matches_clamp() {
-        let x = [
-            -2.0,
-            -1.0,
-            -0.5,
-            0.0,
-            1e-12,
-            0.5,
-            1.0,
-            3.0,
-            f64::NAN,
-            f64::INFINITY,
-        ];
-        for d in [
-            Domain::Real,
-            Domain::NonNegative,
-            Domain::Positive,
-            Domain::AboveMinusOne,
-            Domain::Unit,
-        ] {
-            let y = d.clamp_lanes(x);
-            for (x, y) in x.iter().zip(y) {
-                let (want, fired) = d.clamp(*x);
-                assert_eq!(y.to_bits(), want.to_bits(), "{d:?} at {x}");
-                assert_eq!(y != *x, fired, "{d:?} at {x}");
-            }
-        }
-    }
 }

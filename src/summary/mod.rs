@@ -12,7 +12,8 @@
 
 pub mod stream;
 
-use crate::engine::{Isa, Paths};
+use crate::engine::Paths;
+use crate::isa::Isa;
 use crate::model::{Model, Series};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
