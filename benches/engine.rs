@@ -184,11 +184,12 @@ fn summary(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
-    g.bench_function("streamed_with_simulation_default_2000", |b| {
+    g.bench_function("sketch_with_simulation_default_2000", |b| {
         b.iter(|| {
-            black_box(sharecast::summary::stream::summarise_streamed(
+            black_box(sharecast::pipeline::run(
                 &m,
                 &s,
+                sharecast::pipeline::Summaries::Sketch,
                 &|_| {},
             ))
         })

@@ -50,6 +50,17 @@ pub enum SamplingArg {
     Random,
 }
 
+/// How a run is summarised.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SummariesArg {
+    /// Exact when every path fits in 1 GiB of memory, sketches beyond.
+    Auto,
+    /// Every path held in memory: exact sample quantiles.
+    Exact,
+    /// Fixed-bin sketches, block by block: memory independent of futures.
+    Sketch,
+}
+
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -76,9 +87,14 @@ pub struct RunArgs {
     /// each run goes to <DIR>/<model name>.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Also write paths.parquet with every future (large).
+    /// Also write paths.parquet with every future (large; needs exact
+    /// summaries).
     #[arg(long)]
     pub paths: bool,
+    /// Summaries: exact (every path in memory), sketch (block by block,
+    /// within one bin of exact quantiles) or auto.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub summaries: SummariesArg,
     /// Skip the PNG report (tables only).
     #[arg(long)]
     pub no_report: bool,

@@ -1,12 +1,12 @@
 //! The commands: each reads like the pipeline it runs.
 
-use crate::cli::{RunArgs, SamplingArg};
+use crate::cli::{RunArgs, SamplingArg, SummariesArg};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sharecast::model::{self, Model, Series};
 use sharecast::output::{self, manifest::sha256_hex, Lock, Manifest, Staged};
-use sharecast::{check as describe, engine, scenario, summary};
-use std::collections::BTreeMap;
+use sharecast::pipeline::{self, Summaries};
+use sharecast::{check as describe, scenario, summary};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -134,9 +134,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         output::folder::check_target(out, &protect)?;
         output::folder::check_replaceable(out, None)?;
     }
-    if args.paths {
-        // --paths keeps every future in memory.
-        for (_, m) in &jobs {
+    for (_, m) in &jobs {
+        // Exact summaries keep every future in memory.
+        if summaries_for(m, args)? == Summaries::Exact
+            && (args.paths || !matches!(args.summaries, SummariesArg::Auto))
+        {
             check_memory(m)?;
         }
     }
@@ -180,34 +182,16 @@ struct Job<'a> {
 fn run_one(job: &Job<'_>) -> Result<String> {
     let (model, args) = (job.model, job.args);
     let t0 = Instant::now();
-    let mut seconds = BTreeMap::new();
     let lock = Lock::acquire(job.out)?;
     let staged = Staged::begin(job.out, job.protect, None, &lock)?;
     let scenarios = scenario::enumerate(model);
 
     let bar = progress_bar(args.quiet, model.simulation.futures as u64, &model.name);
-    // Exact summaries hold every path; past EXACT_BUDGET they are streamed
-    // block by block into fixed-bin sketches (see summary::stream).
-    let exact = args.paths || peak_bytes(model) <= EXACT_BUDGET;
-    let t = Instant::now();
-    let (summary, clamps, paths) = if exact {
-        let paths = engine::simulate(model, &scenarios, &|n| bar.inc(n as u64));
-        bar.finish_and_clear();
-        seconds.insert("simulate".to_string(), t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let summary = summary::summarise(model, &scenarios, &paths);
-        seconds.insert("summarise".to_string(), t.elapsed().as_secs_f64());
-        (summary, paths.clamps.clone(), Some(paths))
-    } else {
-        let (summary, clamps) =
-            summary::stream::summarise_streamed(model, &scenarios, &|n| bar.inc(n as u64));
-        bar.finish_and_clear();
-        seconds.insert(
-            "simulate_and_summarise".to_string(),
-            t.elapsed().as_secs_f64(),
-        );
-        (summary, clamps, None)
-    };
+    let summaries = summaries_for(model, args)?;
+    let outcome = pipeline::run(model, &scenarios, summaries, &|n| bar.inc(n as u64));
+    bar.finish_and_clear();
+    let (summary, clamps, paths) = (outcome.summary, outcome.clamps, outcome.paths);
+    let mut seconds = outcome.seconds;
     if let Err(e) = summary.check_finite(model) {
         bail!("model '{}': {e}; nothing was written", model.name);
     }
@@ -243,7 +227,7 @@ fn run_one(job: &Job<'_>) -> Result<String> {
             .filter(|(_, &c)| c > 0)
             .map(|(p, &c)| (p.path.clone(), c))
             .collect(),
-        summaries: if exact { "exact" } else { "sketch" }.into(),
+        summaries: summaries.name().into(),
         files: Vec::new(),
     };
     manifest.write(dir)?;
@@ -337,29 +321,25 @@ fn headline(model: &Model, summary: &summary::Summary) -> String {
         .unwrap_or_default()
 }
 
-/// Largest memory footprint for exact summaries (every path held).
-const EXACT_BUDGET: u128 = 1 << 30;
-
-/// Bytes a run is budgeted at: the paths (`f32` per future x scenario x
-/// year x platform share and market), plus a group column (sum of platform
-/// columns) and a sorted copy for every series' column. (The summaries now
-/// hold those only for one year and series per thread at a time, so this
-/// over-counts; it is kept so that the same runs stay exact.)
-fn peak_bytes(model: &Model) -> u128 {
-    let cells = model.simulation.futures as u128
-        * scenario::enumerate(model).len() as u128
-        * (model.horizon() as u128 + 1);
-    let columns = model.platforms.len() as u128
-        + 1
-        + model.groups.len() as u128
-        + model.series().len() as u128;
-    cells * columns * 4
+/// The summaries a run uses: `--summaries`, where `auto` is exact when
+/// every path fits the budget; `--paths` needs exact ones.
+fn summaries_for(model: &Model, args: &RunArgs) -> Result<Summaries> {
+    let chosen = match args.summaries {
+        SummariesArg::Auto if args.paths => Summaries::Exact,
+        SummariesArg::Auto => pipeline::auto(model),
+        SummariesArg::Exact => Summaries::Exact,
+        SummariesArg::Sketch => Summaries::Sketch,
+    };
+    if args.paths && chosen == Summaries::Sketch {
+        bail!("--paths writes every path, which needs exact summaries: drop --summaries sketch or --paths");
+    }
+    Ok(chosen)
 }
 
 /// Refuses a run that cannot fit in the memory available now, instead of
 /// letting the operating system kill it half-way.
 fn check_memory(model: &Model) -> Result<()> {
-    let need = peak_bytes(model);
+    let need = pipeline::exact_bytes(model);
     let Some(available) = available_memory() else {
         return Ok(());
     };

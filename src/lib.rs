@@ -16,6 +16,7 @@ mod hugepages;
 pub mod isa;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod prior;
 pub mod report;
 pub mod scenario;

@@ -36,6 +36,16 @@ const RUNS: &[(&str, &str, &[&str])] = &[
         "models/minimal.toml",
         &["--sampling", "random"],
     ),
+    (
+        "ai_accelerators_36_sketch",
+        "benches/models/ai_accelerators_36.toml",
+        &["--summaries", "sketch"],
+    ),
+    (
+        "every_feature_sketch",
+        "tests/models/every_feature.toml",
+        &["--summaries", "sketch"],
+    ),
 ];
 
 #[test]

@@ -10,6 +10,7 @@ use crate::prior::Prior;
 use std::fmt;
 
 pub use source::Document;
+pub use validate::range::{market_range, SPEND_LIMIT};
 pub use validate::MAX_FUTURES;
 
 /// The default model, built into the binary.

@@ -12,7 +12,7 @@ mod checker;
 mod deals;
 mod effects;
 mod entities;
-mod range;
+pub mod range;
 mod report;
 
 use super::source::{Document, Node};

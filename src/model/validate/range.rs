@@ -19,7 +19,7 @@ const TAIL: f64 = 1e-9;
 const SHOCK_SIGMAS: f64 = 6.0;
 
 /// Checks every spend figure and every buyer's reachable spend.
-pub fn check(v: &mut Checker<'_>, model: &Model) {
+pub(super) fn check(v: &mut Checker<'_>, model: &Model) {
     let hi = |id: PriorId| model.priors[id].prior.quantile(1.0 - TAIL);
     let unit = &model.unit;
     for b in &model.buyers {
@@ -63,61 +63,105 @@ pub fn check(v: &mut Checker<'_>, model: &Model) {
     if !v.diags.is_empty() {
         return;
     }
-    // Each buyer's largest reachable log-spend, year by year: its largest
-    // base spend, growth plus every growth shift that could be active, and
-    // a six-sigma sum of shocks.
+    // Each buyer's largest reachable spend, year by year.
     for (b, buyer) in model.buyers.iter().enumerate() {
-        let ln_spend = hi(buyer.spend).ln();
-        let g = hi(buyer.growth);
-        let nu = hi(buyer.growth_volatility).max(0.0);
-        let mut ln_growth = 0.0;
-        for k in 1..=model.horizon() {
-            let year = model.start_year + k as i32;
-            let shifts: f64 = model
-                .effects
-                .iter()
-                .filter(|e| e.from <= year && year <= e.to)
-                .filter_map(|e| match &e.kind {
-                    EffectKind::Growth { buyers, shift } if buyers.contains(&b) => Some(
-                        hi(*shift).max(0.0) * buyers.iter().filter(|&&x| x == b).count() as f64,
-                    ),
-                    _ => None,
-                })
-                .sum();
-            let factor = 1.0 + g.max(-1.0) + shifts;
-            if factor <= 0.0 {
-                break; // spend stops
-            }
-            ln_growth += factor.ln();
-            let shock = SHOCK_SIGMAS * nu * (k as f64).sqrt();
-            if ln_spend + ln_growth + shock > SPEND_LIMIT.ln() {
-                let blame = if ln_growth >= shock {
-                    buyer.growth
+        let bound = log_spend_bound(model, b);
+        let Some(k) = bound.iter().position(|x| *x > SPEND_LIMIT.ln()) else {
+            continue;
+        };
+        let year = model.start_year + k as i32;
+        let (g, nu) = (hi(buyer.growth), hi(buyer.growth_volatility).max(0.0));
+        let shifts = growth_shifts(model, b, year);
+        // Blame growth when compounding got it there, else the shocks.
+        let ln_growth = bound[k] - hi(buyer.spend).ln() - SHOCK_SIGMAS * nu * (k as f64).sqrt();
+        let blame = if ln_growth >= SHOCK_SIGMAS * nu * (k as f64).sqrt() {
+            buyer.growth
+        } else {
+            buyer.growth_volatility
+        };
+        let slot = &model.priors[blame];
+        v.err_at(
+            &slot.path,
+            &slot.at,
+            format!(
+                "buyer '{}' could reach a spend of {} {unit} by {year} (base spend up to {}, growth up to {} a year{}, growth_volatility up to {}: the one-in-a-billion ends of their priors), past the largest spend sharecast simulates ({SPEND_LIMIT:e} {unit}); narrow these priors or end the model earlier (model.end_year)",
+                buyer.id,
+                power_of_ten(bound[k]),
+                fmt_num(hi(buyer.spend)),
+                fmt_num(g),
+                if shifts > 0.0 {
+                    format!(" plus shifts up to {}", fmt_num(shifts))
                 } else {
-                    buyer.growth_volatility
-                };
-                let slot = &model.priors[blame];
-                v.err_at(
-                    &slot.path,
-                    &slot.at,
-                    format!(
-                        "buyer '{}' could reach a spend of {} {unit} by {year} (base spend up to {}, growth up to {} a year{}, growth_volatility up to {}: the one-in-a-billion ends of their priors), past the largest spend sharecast simulates ({SPEND_LIMIT:e} {unit}); narrow these priors or end the model earlier (model.end_year)",
-                        buyer.id,
-                        power_of_ten(ln_spend + ln_growth + shock),
-                        fmt_num(hi(buyer.spend)),
-                        fmt_num(g),
-                        if shifts > 0.0 {
-                            format!(" plus shifts up to {}", fmt_num(shifts))
-                        } else {
-                            String::new()
-                        },
-                        fmt_num(nu),
-                    ),
-                );
-                break;
-            }
-        }
+                    String::new()
+                },
+                fmt_num(nu),
+            ),
+        );
     }
+}
+
+/// The sum of the largest shifts of the growth effects (of every deal
+/// outcome and model-wide) that list buyer `b` and are active in `year`.
+fn growth_shifts(model: &Model, b: usize, year: i32) -> f64 {
+    model
+        .effects
+        .iter()
+        .filter(|e| e.from <= year && year <= e.to)
+        .filter_map(|e| match &e.kind {
+            EffectKind::Growth { buyers, shift } if buyers.contains(&b) => {
+                let hi = model.priors[*shift].prior.quantile(1.0 - TAIL).max(0.0);
+                Some(hi * buyers.iter().filter(|&&x| x == b).count() as f64)
+            }
+            _ => None,
+        })
+        .sum()
+}
+
+/// Buyer `b`'s largest reachable log-spend in each year index `0..=T`:
+/// its largest base spend, grown by its largest growth plus every growth
+/// shift that could be active, and a six-sigma sum of its shocks
+/// (`-inf` once the growth factor reaches 0: the spend stops).
+pub fn log_spend_bound(model: &Model, b: usize) -> Vec<f64> {
+    let buyer = &model.buyers[b];
+    let hi = |id: PriorId| model.priors[id].prior.quantile(1.0 - TAIL);
+    let g = hi(buyer.growth).max(-1.0);
+    let nu = hi(buyer.growth_volatility).max(0.0);
+    let mut out = vec![hi(buyer.spend).ln()];
+    let mut ln_growth = 0.0;
+    for k in 1..=model.horizon() {
+        let factor = 1.0 + g + growth_shifts(model, b, model.start_year + k as i32);
+        ln_growth += if factor > 0.0 {
+            factor.ln()
+        } else {
+            f64::NEG_INFINITY
+        };
+        out.push(out[0] + ln_growth + SHOCK_SIGMAS * nu * (k as f64).sqrt());
+    }
+    out
+}
+
+/// The range of market values a run of `model` can reach: above 0, at
+/// least a billionth of the central base-year market (smaller values are
+/// shown as that), and in each year index at most the sum of the buyers'
+/// [`log_spend_bound`]s. From the model alone, so that sketch axes are the
+/// same for every shard.
+pub fn market_range(model: &Model) -> (f64, Vec<f64>) {
+    let central: f64 = model
+        .buyers
+        .iter()
+        .map(|b| model.priors[b.spend].prior.quantile(0.5))
+        .sum();
+    let bounds: Vec<Vec<f64>> = (0..model.buyers.len())
+        .map(|b| log_spend_bound(model, b))
+        .collect();
+    let lo = central * 1e-9;
+    let hi = (0..=model.horizon())
+        .map(|k| {
+            let hi: f64 = bounds.iter().map(|v| v[k].exp()).sum();
+            hi.clamp(lo * 2.0, SPEND_LIMIT * model.buyers.len() as f64)
+        })
+        .collect();
+    (lo, hi)
 }
 
 /// `e^x` as text: `2.5e30`, or `10^400` past `f64`.
