@@ -195,26 +195,6 @@ fn a_batch_runs_every_model_into_its_own_folder() {
 }
 
 #[test]
-fn a_failed_run_keeps_the_previous_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_into(dir.path(), "keep", "2");
-    let before = fs::read(out.join("summary.csv")).unwrap();
-    let res = sharecast()
-        .args(["run", "--set", "buyers.lab.agility=7", "--out"])
-        .arg(&out)
-        .arg(dir.path().join("small.toml"))
-        .output()
-        .unwrap();
-    assert!(!res.status.success());
-    assert!(
-        stderr(&res).contains("buyers.lab.agility"),
-        "{}",
-        stderr(&res)
-    );
-    assert_eq!(fs::read(out.join("summary.csv")).unwrap(), before);
-}
-
-#[test]
 fn a_model_using_every_feature_checks_and_runs() {
     let model = concat!(
         env!("CARGO_MANIFEST_DIR"),

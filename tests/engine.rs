@@ -147,14 +147,38 @@ fn commitments_hold_their_floor() {
     }
 }
 
+/// Future `i` draws the same priors and shocks in every scenario: with a
+/// deal whose effect does nothing (a commitment of 0), both scenarios'
+/// paths are the same bits in every year; with a real effect, they differ
+/// once it starts, and only then.
 #[test]
 fn paired_futures_share_priors_and_shocks_across_scenarios() {
-    // Base year identical in both scenarios; scenarios differ only by effects.
-    let (m, s, p) = run(common::SMALL, &[]);
-    for i in 0..m.simulation.futures {
-        assert_eq!(p.path(i, 0)[..3], p.path(i, 1)[..3]);
-    }
+    let (m, s, p) = run(
+        common::SMALL,
+        &["deals.deal.outcomes.yes.effects.0.spend=0"],
+    );
     assert_eq!(s.len(), 2);
+    for i in 0..m.simulation.futures {
+        let (a, b) = (p.path(i, 0), p.path(i, 1));
+        assert!(
+            a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "future {i}"
+        );
+    }
+    let (m, _, p) = run(common::SMALL, &[]);
+    let cols = p.columns;
+    let mut differ = 0;
+    for i in 0..m.simulation.futures {
+        let (a, b) = (p.path(i, 0), p.path(i, 1));
+        // The commitment starts in 2026, the first simulated year.
+        assert_eq!(a[..cols], b[..cols], "base year of future {i}");
+        differ += usize::from(a[cols..] != b[cols..]);
+    }
+    // (A floor below a future's own share changes nothing.)
+    assert!(
+        differ > m.simulation.futures / 2,
+        "the deal moved {differ} futures"
+    );
 }
 
 #[test]

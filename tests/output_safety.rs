@@ -238,6 +238,47 @@ fn an_interrupted_run_removes_its_temporary_folder() {
     }
 }
 
+/// A run that dies after it started writing (here SIGKILL, mid-way) leaves
+/// the previous run's folder exactly as it was.
+#[test]
+fn a_failed_run_keeps_the_previous_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("keep");
+    let first = sharecast()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "--quiet",
+            "--no-report",
+            "--futures",
+            "300",
+            "--out",
+            "keep",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&first);
+    let before: Vec<(String, Vec<u8>)> = entries(&out)
+        .into_iter()
+        .map(|f| {
+            let bytes = fs::read(out.join(&f)).unwrap();
+            (f, bytes)
+        })
+        .collect();
+    let mut run = slow_run(dir.path(), "keep");
+    let host = sharecast::output::folder::hostname();
+    wait_for(
+        &dir.path()
+            .join(format!(".keep.partial-{host}-{}", run.id())),
+    );
+    run.kill().unwrap();
+    run.wait().unwrap();
+    for (f, bytes) in &before {
+        assert_eq!(&fs::read(out.join(f)).unwrap(), bytes, "{f} changed");
+    }
+    assert_eq!(entries(&out).len(), before.len());
+}
+
 #[test]
 fn a_later_run_removes_what_a_killed_run_left_on_this_host_only() {
     let dir = tempfile::tempdir().unwrap();

@@ -144,6 +144,27 @@ impl<'m> Engine<'m> {
     }
 }
 
+impl Engine<'_> {
+    /// The prior draws of futures `range`, prior by prior (`[prior][future]`),
+    /// as the simulation uses them (clamped to their domains).
+    pub fn prior_draws(&self, range: std::ops::Range<usize>) -> Vec<Vec<f64>> {
+        let n_priors = self.model.priors.len();
+        let mut out = vec![Vec::with_capacity(range.len()); n_priors];
+        let mut lanes = vec![[0.0; lanes::LANES]; n_priors];
+        let mut scratch = draws::DrawScratch::new(n_priors);
+        let mut clamps = vec![0; n_priors];
+        for first in range.clone().step_by(lanes::LANES) {
+            let count = lanes::LANES.min(range.end - first);
+            self.draws
+                .draw_batch(first, count, &mut lanes, &mut scratch, &mut clamps);
+            for (o, l) in out.iter_mut().zip(&lanes) {
+                o.extend_from_slice(&l[..count]);
+            }
+        }
+        out
+    }
+}
+
 /// Simulates every scenario for `model.simulation.futures` futures.
 /// `progress` is called once per finished chunk with its number of futures.
 pub fn simulate(model: &Model, scenarios: &[Scenario], progress: &(dyn Fn(usize) + Sync)) -> Paths {

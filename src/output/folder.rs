@@ -637,6 +637,38 @@ pub fn write_new_file(path: &Path, bytes: &[u8], protect: &[PathBuf]) -> Result<
 mod tests {
     use super::*;
 
+    /// A file the user adds to sharecast's folder while a run is under
+    /// way is found at the commit: the run fails, and the folder, the file
+    /// in it and nothing else of the run remain.
+    #[test]
+    fn a_commit_refuses_a_folder_changed_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        fs::create_dir(&target).unwrap();
+        fs::write(
+            target.join("run.json"),
+            r#"{"written_by": "sharecast", "files": ["summary.csv"]}"#,
+        )
+        .unwrap();
+        fs::write(target.join("summary.csv"), "old").unwrap();
+        let lock = Lock::acquire(&target).unwrap();
+        let staged = Staged::begin(&target, &[], None, &lock).unwrap();
+        fs::write(staged.dir().join("summary.csv"), "new").unwrap();
+        let staging = staged.dir().to_path_buf();
+        fs::write(target.join("notes.txt"), "mine").unwrap();
+        let err = staged.commit().unwrap_err().to_string();
+        assert!(err.contains("notes.txt"), "{err}");
+        assert_eq!(
+            fs::read_to_string(target.join("summary.csv")).unwrap(),
+            "old"
+        );
+        assert_eq!(
+            fs::read_to_string(target.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        assert!(!staging.exists(), "the temporary folder was left behind");
+    }
+
     #[test]
     fn temporary_names_parse() {
         assert_eq!(
