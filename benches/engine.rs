@@ -189,7 +189,7 @@ fn summary(c: &mut Criterion) {
             black_box(sharecast::pipeline::run(
                 &m,
                 &s,
-                sharecast::pipeline::Summaries::Sketch,
+                (sharecast::pipeline::Summaries::Sketch, false),
                 &|_| {},
             ))
         })

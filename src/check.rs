@@ -1,6 +1,6 @@
 //! `sharecast check`: a plain-text account of what a model file means.
 
-use crate::model::{EffectKind, Model, PriorId, Series};
+use crate::model::{EffectId, EffectKind, Model, PriorId, Series};
 use crate::prior::{fmt_num, Family};
 use crate::scenario::Scenario;
 use std::fmt::Write;
@@ -25,17 +25,69 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
+/// A prior, its quantiles, and its dotted path (the name `--set` and
+/// `sensitivity.csv` use).
 fn prior_line(model: &Model, id: PriorId) -> String {
     let slot = &model.priors[id];
     let p = &slot.prior;
     match p.family() {
-        Family::Fixed(v) => format!("{} (fixed)", fmt_num(*v)),
+        Family::Fixed(v) => format!("{} (fixed)  {}", fmt_num(*v), slot.path),
         _ => format!(
-            "{}  [5% {}, 50% {}, 95% {}]",
+            "{}  [5% {}, 50% {}, 95% {}]  {}",
             p,
             fmt_num(p.quantile(0.05)),
             fmt_num(p.quantile(0.5)),
-            fmt_num(p.quantile(0.95))
+            fmt_num(p.quantile(0.95)),
+            slot.path
+        ),
+    }
+}
+
+/// One effect: what it does, to whom, when, and its prior.
+fn effect_line(model: &Model, e: EffectId) -> String {
+    let eff = &model.effects[e];
+    let years = format!("{}-{}", eff.from, eff.to);
+    let buyers = |bs: &[usize]| -> String {
+        if bs.len() == model.buyers.len() && bs.len() > 1 {
+            "*".into()
+        } else {
+            bs.iter()
+                .map(|&b| model.buyers[b].id.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    };
+    match &eff.kind {
+        EffectKind::Commitment {
+            buyer,
+            platform,
+            spend,
+        } => format!(
+            "commitment {} -> {}, {years}: spend a year ({}) {}",
+            model.buyers[*buyer].id,
+            model.platforms[*platform].id,
+            model.unit,
+            prior_line(model, *spend)
+        ),
+        EffectKind::Affinity {
+            buyers: bs,
+            platform,
+            shift,
+        } => format!(
+            "affinity {} -> {}, {years}: shift {}",
+            buyers(bs),
+            model.platforms[*platform].id,
+            prior_line(model, *shift)
+        ),
+        EffectKind::Drift { platform, shift } => format!(
+            "drift {}, {years}: shift {}",
+            model.platforms[*platform].id,
+            prior_line(model, *shift)
+        ),
+        EffectKind::Growth { buyers: bs, shift } => format!(
+            "growth {}, {years}: shift {}",
+            buyers(bs),
+            prior_line(model, *shift)
         ),
     }
 }
@@ -79,15 +131,15 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
             let _ = writeln!(w, "  {} = {}", g.id, members.join(" + "));
         }
     }
-    let _ = writeln!(w, "\nBuyers ({}):", model.buyers.len());
+    let _ = writeln!(
+        w,
+        "\nBuyers ({}), spend in {} a year:",
+        model.buyers.len(),
+        model.unit
+    );
     for b in &model.buyers {
         let _ = writeln!(w, "  {} \"{}\"", b.id, b.label);
-        let _ = writeln!(
-            w,
-            "    spend              {}  ({})",
-            prior_line(model, b.spend),
-            model.unit
-        );
+        let _ = writeln!(w, "    spend              {}", prior_line(model, b.spend));
         let _ = writeln!(w, "    growth             {}", prior_line(model, b.growth));
         let _ = writeln!(
             w,
@@ -144,6 +196,16 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
         model.unit
     );
 
+    if !model.global_effects.is_empty() {
+        let _ = writeln!(
+            w,
+            "\nEffects in every scenario ({}):",
+            model.global_effects.len()
+        );
+        for &e in &model.global_effects {
+            let _ = writeln!(w, "  - {}", effect_line(model, e));
+        }
+    }
     if !model.deals.is_empty() {
         let _ = writeln!(w, "\nDeals ({}):", model.deals.len());
     }
@@ -170,54 +232,7 @@ pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
             };
             let _ = writeln!(w, "    {} \"{}\"  p = {prob}", o.id, o.label);
             for &e in &o.effects {
-                let eff = &model.effects[e];
-                let years = format!("{}-{}", eff.from, eff.to);
-                let buyers = |bs: &[usize]| -> String {
-                    if bs.len() == model.buyers.len() && bs.len() > 1 {
-                        "*".into()
-                    } else {
-                        bs.iter()
-                            .map(|&b| model.buyers[b].id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    }
-                };
-                let line = match &eff.kind {
-                    EffectKind::Commitment {
-                        buyer,
-                        platform,
-                        spend,
-                    } => format!(
-                        "commitment {} -> {}, {years}: spend {} {}/yr",
-                        model.buyers[*buyer].id,
-                        model.platforms[*platform].id,
-                        prior_line(model, *spend),
-                        model.unit
-                    ),
-                    EffectKind::Affinity {
-                        buyers: bs,
-                        platform,
-                        shift,
-                    } => format!(
-                        "affinity {} -> {}, {years}: shift {}",
-                        buyers(bs),
-                        model.platforms[*platform].id,
-                        prior_line(model, *shift)
-                    ),
-                    EffectKind::Drift { platform, shift } => format!(
-                        "drift {}, {years}: shift {}",
-                        model.platforms[*platform].id,
-                        prior_line(model, *shift)
-                    ),
-                    EffectKind::Growth { buyers: bs, shift } => {
-                        format!(
-                            "growth {}, {years}: shift {}",
-                            buyers(bs),
-                            prior_line(model, *shift)
-                        )
-                    }
-                };
-                let _ = writeln!(w, "      - {line}");
+                let _ = writeln!(w, "      - {}", effect_line(model, e));
             }
         }
     }

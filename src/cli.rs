@@ -27,6 +27,9 @@ pub enum Command {
     },
     /// Simulate one or more models and write tables and the report.
     Run(RunArgs),
+    /// Sobol study: first- and total-order indices of every uncertain prior
+    /// from a Saltelli design simulated by the run's engine.
+    Sobol(SobolArgs),
     /// Redraw the report of a finished run from its tables (no simulation).
     Report {
         /// The run's output folder (e.g. output/ai-accelerators).
@@ -98,6 +101,40 @@ pub struct RunArgs {
     /// Skip the PNG report (tables only).
     #[arg(long)]
     pub no_report: bool,
+    /// Skip the sensitivity analysis (sensitivity.csv and the tornado
+    /// charts).
+    #[arg(long)]
+    pub no_sensitivity: bool,
+    /// Chart size in pixels, WxH.
+    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
+    pub chart_size: (u32, u32),
+    /// No progress bar and no summary lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `sobol`.
+#[derive(Debug, clap::Args)]
+pub struct SobolArgs {
+    /// Model file (default: the built-in AI-accelerator model).
+    pub model: Option<PathBuf>,
+    /// Base sample size N, a power of two: the study simulates N x (d + 2)
+    /// futures per scenario for d uncertain priors.
+    #[arg(long, value_name = "N", default_value_t = sharecast::sensitivity::sobol::DEFAULT_BASE)]
+    pub base: usize,
+    /// Study one scenario only (its name as in scenarios.csv); default:
+    /// every scenario, on the same design.
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Override a field: PATH=VALUE with a TOML value. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Output folder (default: output/<model name>.sobol).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Chart size in pixels, WxH.
     #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
     pub chart_size: (u32, u32),

@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod prior;
 pub mod report;
 pub mod scenario;
+pub mod sensitivity;
 pub mod summary;
 #[cfg(test)]
 mod test_util;

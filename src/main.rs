@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Check { model, set } => commands::check(model.as_deref(), &set),
         cli::Command::Run(args) => commands::run(&args),
+        cli::Command::Sobol(args) => commands::sobol(&args),
         cli::Command::Report { dir, chart_size } => commands::report(&dir, chart_size),
     };
     match result {

@@ -7,6 +7,7 @@
 use crate::engine::{Engine, Paths};
 use crate::model::Model;
 use crate::scenario::{self, Scenario};
+use crate::sensitivity::{self, Sample, SensitivityRow};
 use crate::summary::sketch::{block_size, SketchPlan, SketchState};
 use crate::summary::{self, Summary};
 use std::collections::BTreeMap;
@@ -68,81 +69,121 @@ pub struct Outcome {
     pub clamps: Vec<u64>,
     /// Every path (exact summaries only).
     pub paths: Option<Paths>,
+    /// The sensitivity tables.
+    pub sensitivity: Vec<SensitivityRow>,
     /// Seconds per stage: `simulate`, `summarise`.
     pub seconds: BTreeMap<String, f64>,
 }
 
-/// Simulates and summarises every future of `model`.
+/// Simulates and summarises every future of `model`, and analyses its
+/// sensitivity unless `with_sensitivity` is false.
 pub fn run(
     model: &Model,
     scenarios: &[Scenario],
-    summaries: Summaries,
+    (summaries, with_sensitivity): (Summaries, bool),
     progress: &(dyn Fn(usize) + Sync),
 ) -> Outcome {
+    let keep = if with_sensitivity { usize::MAX } else { 0 };
     let engine = Engine::new(model, scenarios);
     let mut seconds = BTreeMap::new();
     match summaries {
         Summaries::Exact => {
             let t = Instant::now();
-            let paths = engine.simulate(0..model.simulation.futures, progress);
+            let paths = engine.simulate_keeping(0..model.simulation.futures, keep, progress);
             seconds.insert("simulate".into(), t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            let summary = summary::summarise(model, scenarios, &paths);
-            seconds.insert("summarise".into(), t.elapsed().as_secs_f64());
+            // The summaries and the sensitivity read the same paths and
+            // neither waits for the other: run side by side, each filling
+            // the other's idle moments.
+            let mut sample = Sample::new(model, scenarios.len());
+            sample.extend(model, &paths);
+            let ((summary, t_sum), (sensitivity, t_sens)) = rayon::join(
+                || {
+                    let t = Instant::now();
+                    (summary::summarise(model, scenarios, &paths), t.elapsed())
+                },
+                || {
+                    let t = Instant::now();
+                    let rows = if with_sensitivity {
+                        sensitivity::analyse(model, scenarios, &sample)
+                    } else {
+                        Vec::new()
+                    };
+                    (rows, t.elapsed())
+                },
+            );
+            seconds.insert("summarise".into(), t_sum.as_secs_f64());
+            seconds.insert("sensitivity".into(), t_sens.as_secs_f64());
             Outcome {
                 summary,
                 clamps: paths.clamps.clone(),
                 paths: Some(paths),
+                sensitivity,
                 seconds,
             }
         }
         Summaries::Sketch => {
             let plan = SketchPlan::new(model, scenarios);
             let mut state = SketchState::new(model, &plan);
+            let mut sample = Sample::new(model, scenarios.len());
             let times = fold(
                 &engine,
                 model,
                 &plan,
-                &mut state,
+                (&mut state, &mut sample),
                 0..model.simulation.futures,
+                keep.min(sensitivity::KEEP),
                 progress,
             );
             let t = Instant::now();
             let summary = state.finish(model, &plan);
             seconds.insert("simulate".into(), times.0.as_secs_f64());
             seconds.insert("summarise".into(), (times.1 + t.elapsed()).as_secs_f64());
+            let t = Instant::now();
+            let rows = if with_sensitivity {
+                sensitivity::analyse(model, scenarios, &sample)
+            } else {
+                Vec::new()
+            };
+            seconds.insert("sensitivity".into(), (times.2 + t.elapsed()).as_secs_f64());
             Outcome {
                 summary,
                 clamps: state.clamps.clone(),
                 paths: None,
+                sensitivity: rows,
                 seconds,
             }
         }
     }
 }
 
-/// Simulates futures `range` block by block and folds each block into
-/// `state`; returns the time spent simulating and folding.
+/// Simulates futures `range` block by block, folds each block into the
+/// sketch state and keeps its futures below run index `keep` (at most
+/// [`sensitivity::KEEP`]) in the sample; returns the time spent
+/// simulating, folding and keeping.
 pub fn fold(
     engine: &Engine<'_>,
     model: &Model,
     plan: &SketchPlan,
-    state: &mut SketchState,
+    (state, sample): (&mut SketchState, &mut Sample),
     range: Range<usize>,
+    keep: usize,
     progress: &(dyn Fn(usize) + Sync),
-) -> (Duration, Duration) {
-    let (mut simulate, mut summarise) = (Duration::ZERO, Duration::ZERO);
+) -> (Duration, Duration, Duration) {
+    let (mut simulate, mut summarise, mut kept) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let block = block_size(model, plan.scenarios());
     let mut start = range.start;
     while start < range.end {
         let end = (start + block).min(range.end);
         let t = Instant::now();
-        let paths = engine.simulate(start..end, progress);
+        let paths = engine.simulate_keeping(start..end, keep, progress);
         simulate += t.elapsed();
         let t = Instant::now();
         state.fold(model, plan, &paths);
         summarise += t.elapsed();
+        let t = Instant::now();
+        sample.extend(model, &paths);
+        kept += t.elapsed();
         start = end;
     }
-    (simulate, summarise)
+    (simulate, summarise, kept)
 }

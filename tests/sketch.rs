@@ -40,7 +40,7 @@ fn sketch_summaries_match_exact_ones() {
     let s = enumerate(&m);
     let paths = simulate(&m, &s, &|_| {});
     let exact = summarise(&m, &s, &paths);
-    let sketch = pipeline::run(&m, &s, pipeline::Summaries::Sketch, &|_| {});
+    let sketch = pipeline::run(&m, &s, (pipeline::Summaries::Sketch, true), &|_| {});
     assert_eq!(sketch.clamps, paths.clamps);
     let sketch = sketch.summary;
     assert_eq!(exact.rows.len(), sketch.rows.len());
@@ -103,7 +103,16 @@ fn any_split_of_the_futures_gives_the_same_state() {
         .into_iter()
         .map(|r| {
             let mut st = SketchState::new(&m, &plan);
-            pipeline::fold(&engine, &m, &plan, &mut st, r, &|_| {});
+            let mut sample = sharecast::sensitivity::Sample::new(&m, s.len());
+            pipeline::fold(
+                &engine,
+                &m,
+                &plan,
+                (&mut st, &mut sample),
+                r,
+                sharecast::sensitivity::KEEP,
+                &|_| {},
+            );
             st
         })
         .collect();

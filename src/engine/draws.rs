@@ -21,6 +21,9 @@ pub(crate) struct Draws {
     slots: Vec<PriorSlot>,
     futures: usize,
     keys: Vec<u64>,
+    /// Per prior, its column among the sampled priors (a design's
+    /// dimension); `None` for fixed priors.
+    dims: Vec<Option<usize>>,
     samplers: Vec<Option<Sampler>>,
     perms: Option<Vec<Permutation>>,
 }
@@ -46,10 +49,22 @@ impl Draws {
             ),
             Sampling::Random => None,
         };
+        let mut next = 0;
+        let dims = model
+            .priors
+            .iter()
+            .map(|p| {
+                p.prior.as_fixed().is_none().then(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
         Draws {
             slots: model.priors.clone(),
             futures: model.simulation.futures,
             keys,
+            dims,
             samplers: samplers(model),
             perms,
         }
@@ -68,6 +83,7 @@ impl Draws {
         &self,
         first: usize,
         count: usize,
+        design: Option<&Design>,
         draws: &mut [Lane],
         ds: &mut DrawScratch,
         clamps: &mut [u64],
@@ -76,7 +92,11 @@ impl Draws {
         let index: [u64; LANES] = std::array::from_fn(|l| (first + l.min(count - 1)) as u64);
         // LHS strata of every sampled prior (all permutations share one
         // grid, so the futures are split into pairs once); fixed priors get 0.
-        if let Some(perms) = self.perms.as_ref().filter(|p| !p.is_empty()) {
+        let perms = self
+            .perms
+            .as_ref()
+            .filter(|p| !p.is_empty() && design.is_none());
+        if let Some(perms) = perms {
             let pairs: [(u32, u32); LANES] =
                 std::array::from_fn(|l| perms[0].split(index[l] as u32));
             let hi: [u32; LANES] = std::array::from_fn(|l| pairs[l].0);
@@ -91,9 +111,14 @@ impl Draws {
         let mut scored = 0;
         for (j, sampler) in self.samplers.iter().enumerate() {
             let Some(sampler) = sampler else { continue };
-            let mut u: [f64; LANES] =
-                std::array::from_fn(|l| open01(splitmix_at(self.keys[j], index[l])));
-            if self.perms.is_some() {
+            let mut u: [f64; LANES] = match design {
+                // A design's own uniforms (its rows are the futures).
+                Some(d) => {
+                    std::array::from_fn(|l| d.uniform(index[l] as usize, self.dims[j].unwrap_or(0)))
+                }
+                None => std::array::from_fn(|l| open01(splitmix_at(self.keys[j], index[l]))),
+            };
+            if perms.is_some() {
                 for (u, &stratum) in u.iter_mut().zip(&ds.strata[j]) {
                     // (stratum + v) / N can round up to 1.0: keep it open.
                     *u = ((stratum as f64 + *u) / n).min(streams::BELOW_ONE);
@@ -131,6 +156,44 @@ impl Draws {
                 .sum::<u64>();
             draws[j] = y;
         }
+    }
+}
+
+impl Draws {
+    /// Per prior, its index among the priors that are not fixed.
+    pub(crate) fn dims(&self) -> &[Option<usize>] {
+        &self.dims
+    }
+
+    /// Number of priors that are not fixed.
+    pub(crate) fn sampled(&self) -> usize {
+        self.dims.iter().flatten().count()
+    }
+}
+
+/// Futures given as a design (a Sobol study's): per row, a uniform in
+/// (0, 1) for every prior that is not fixed (in the model's order), and the
+/// index of the shock stream the row uses.
+#[derive(Debug, Clone)]
+pub struct Design {
+    /// `rows x dims` uniforms, row by row.
+    pub uniforms: Vec<f64>,
+    /// Priors that are not fixed.
+    pub dims: usize,
+    /// Per row, its shock stream (rows that share one share their shocks).
+    pub shocks: Vec<u64>,
+}
+
+impl Design {
+    /// Row `row`'s uniform of dimension `d`.
+    #[inline]
+    pub fn uniform(&self, row: usize, d: usize) -> f64 {
+        self.uniforms[row * self.dims + d]
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.shocks.len()
     }
 }
 

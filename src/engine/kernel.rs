@@ -21,7 +21,7 @@
 // Loops run over lanes and platforms with one index into several arrays.
 #![allow(clippy::needless_range_loop)]
 
-use super::draws::DrawScratch;
+use super::draws::{Design, DrawScratch};
 use super::floors;
 use super::lanes::{lane_add, lane_mul, mask, Lane, Mask, LANES};
 use super::paths::Block;
@@ -101,13 +101,30 @@ unsafe fn run_chunk_body<V: Variant>(
     e: &Engine<'_>,
     block: &Block,
     chunk: Range<usize>,
+    design: Option<&Design>,
     sc: &mut Scratch,
     clamps: &mut [u64],
 ) {
     let (n, out) = (block.n, block.out);
     for start in chunk.clone().step_by(LANES) {
         let count = LANES.min(chunk.end - start);
-        simulate_batch::<V>(e, block.offset + start, count, sc, clamps);
+        simulate_batch::<V>(e, block.offset + start, count, design, sc, clamps);
+        if start < block.keep {
+            let kept = count.min(block.keep - start);
+            for (lanes, d) in sc.draws.iter().zip(e.draws.dims()) {
+                if let Some(d) = d {
+                    // SAFETY: `d * keep + start + kept <= dims * keep` and
+                    // only this chunk writes futures `start..start + kept`.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            lanes.as_ptr(),
+                            block.kept.add(d * block.keep + start),
+                            kept,
+                        )
+                    };
+                }
+            }
+        }
         // Transpose: each column gets `count` consecutive futures.
         for (col, lanes) in sc.out.chunks_exact(LANES).enumerate() {
             // SAFETY: `col * n + start + count <= per_future * n`
@@ -130,15 +147,18 @@ fn simulate_batch<V: Variant>(
     e: &Engine<'_>,
     first: usize,
     count: usize,
+    design: Option<&Design>,
     sc: &mut Scratch,
     clamps: &mut [u64],
 ) {
     let model = e.model;
     let (np, nb, t) = (e.n_platforms, e.n_buyers, e.horizon);
     e.draws
-        .draw_batch(first, count, &mut sc.draws, &mut sc.draw, clamps);
+        .draw_batch(first, count, design, &mut sc.draws, &mut sc.draw, clamps);
     let keys: [u64; LANES] = std::array::from_fn(|l| {
-        streams::shock_key(model.simulation.seed, (first + l.min(count - 1)) as u64)
+        let row = first + l.min(count - 1);
+        let stream = design.map_or(row as u64, |d| d.shocks[row]);
+        streams::shock_key(model.simulation.seed, stream)
     });
     let mut shocks = ShockLanes::seeded(&keys);
     for k in 0..t {
@@ -376,6 +396,7 @@ pub(crate) trait Variant {
         e: &Engine<'_>,
         block: &Block,
         chunk: Range<usize>,
+        design: Option<&Design>,
         sc: &mut Scratch,
         clamps: &mut [u64],
     );
@@ -395,11 +416,12 @@ impl Variant for Portable {
         e: &Engine<'_>,
         block: &Block,
         chunk: Range<usize>,
+        design: Option<&Design>,
         sc: &mut Scratch,
         clamps: &mut [u64],
     ) {
         // SAFETY: the caller's contract.
-        unsafe { run_chunk_body::<Self>(e, block, chunk, sc, clamps) }
+        unsafe { run_chunk_body::<Self>(e, block, chunk, design, sc, clamps) }
     }
 
     #[inline(never)]
@@ -419,11 +441,12 @@ impl Variant for Avx2 {
         e: &Engine<'_>,
         block: &Block,
         chunk: Range<usize>,
+        design: Option<&Design>,
         sc: &mut Scratch,
         clamps: &mut [u64],
     ) {
         // SAFETY: the caller's contract.
-        unsafe { run_chunk_body::<Self>(e, block, chunk, sc, clamps) }
+        unsafe { run_chunk_body::<Self>(e, block, chunk, design, sc, clamps) }
     }
 
     #[inline(never)]
@@ -442,6 +465,7 @@ pub(crate) unsafe fn run_chunk(
     e: &Engine<'_>,
     block: &Block,
     chunk: Range<usize>,
+    design: Option<&Design>,
     sc: &mut Scratch,
     clamps: &mut [u64],
 ) {
@@ -449,8 +473,8 @@ pub(crate) unsafe fn run_chunk(
         // SAFETY: the caller's contract; `Isa::Avx2` is only ever chosen by
         // `Isa::detect` on a processor with AVX2.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { Avx2::run_chunk(e, block, chunk, sc, clamps) },
+        Isa::Avx2 => unsafe { Avx2::run_chunk(e, block, chunk, design, sc, clamps) },
         // SAFETY: the caller's contract.
-        Isa::Portable => unsafe { Portable::run_chunk(e, block, chunk, sc, clamps) },
+        Isa::Portable => unsafe { Portable::run_chunk(e, block, chunk, design, sc, clamps) },
     }
 }

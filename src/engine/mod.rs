@@ -12,7 +12,7 @@
 //!   2 to 6, the batch loop, compiled once per instruction set);
 //! - [`paths`]: the output buffer.
 
-mod draws;
+pub mod draws;
 pub mod floors;
 mod kernel;
 mod lanes;
@@ -27,6 +27,7 @@ mod ziggurat_tables;
 use crate::isa::Isa;
 use crate::model::Model;
 use crate::scenario::Scenario;
+pub use draws::Design;
 use draws::Draws;
 use kernel::Scratch;
 use paths::Block;
@@ -95,6 +96,41 @@ impl<'m> Engine<'m> {
         range: std::ops::Range<usize>,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Paths {
+        self.simulate_from(range, None, 0, progress)
+    }
+
+    /// [`Engine::simulate`], also keeping the draws of the priors that are
+    /// not fixed for the futures below run index `keep_below` (for the
+    /// sensitivity tables): [`Paths::draws`].
+    pub fn simulate_keeping(
+        &self,
+        range: std::ops::Range<usize>,
+        keep_below: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Paths {
+        let keep = keep_below.saturating_sub(range.start).min(range.len());
+        self.simulate_from(range, None, keep, progress)
+    }
+
+    /// Simulates rows `range` of a design (a Sobol study's): each row's
+    /// priors at its own uniforms (no Latin hypercube), its shocks from the
+    /// stream it names, by the same kernel as a run.
+    pub fn simulate_design(
+        &self,
+        design: &Design,
+        range: std::ops::Range<usize>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Paths {
+        self.simulate_from(range, Some(design), 0, progress)
+    }
+
+    fn simulate_from(
+        &self,
+        range: std::ops::Range<usize>,
+        design: Option<&Design>,
+        keep: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Paths {
         let offset = range.start;
         let n = range.len();
         let years = self.horizon + 1;
@@ -103,10 +139,13 @@ impl<'m> Engine<'m> {
         let len = n * per_future;
         let mut data: Vec<f32> = crate::hugepages::with_capacity(len);
         let n_priors = self.model.priors.len();
+        let mut draws = vec![0.0; keep * self.draws.sampled()];
         let block = Block {
             out: data.as_mut_ptr(),
             n,
             offset,
+            kept: draws.as_mut_ptr(),
+            keep,
         };
         let block = &block;
         let chunk_clamps: Vec<Vec<u64>> = (0..n.div_ceil(CHUNK))
@@ -118,7 +157,16 @@ impl<'m> Engine<'m> {
                 // SAFETY: `data` holds `per_future * n` values and outlives
                 // this loop; chunks are disjoint, so only this call writes
                 // the positions of futures `chunk`.
-                unsafe { kernel::run_chunk(self, block, chunk.clone(), &mut scratch, &mut clamps) };
+                unsafe {
+                    kernel::run_chunk(
+                        self,
+                        block,
+                        chunk.clone(),
+                        design,
+                        &mut scratch,
+                        &mut clamps,
+                    )
+                };
                 progress(chunk.len());
                 clamps
             })
@@ -140,6 +188,8 @@ impl<'m> Engine<'m> {
             columns,
             data,
             clamps,
+            draws,
+            kept: keep,
         }
     }
 }
@@ -149,16 +199,39 @@ impl Engine<'_> {
     /// as the simulation uses them (clamped to their domains).
     pub fn prior_draws(&self, range: std::ops::Range<usize>) -> Vec<Vec<f64>> {
         let n_priors = self.model.priors.len();
+        // Chunks of futures in parallel, each batch by batch.
+        let chunks: Vec<Vec<Vec<f64>>> = range
+            .clone()
+            .step_by(CHUNK)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let end = (start + CHUNK).min(range.end);
+                let mut out = vec![Vec::with_capacity(end - start); n_priors];
+                let mut lanes = vec![[0.0; lanes::LANES]; n_priors];
+                let mut scratch = draws::DrawScratch::new(n_priors);
+                let mut clamps = vec![0; n_priors];
+                for first in (start..end).step_by(lanes::LANES) {
+                    let count = lanes::LANES.min(end - first);
+                    self.draws.draw_batch(
+                        first,
+                        count,
+                        None,
+                        &mut lanes,
+                        &mut scratch,
+                        &mut clamps,
+                    );
+                    for (o, l) in out.iter_mut().zip(&lanes) {
+                        o.extend_from_slice(&l[..count]);
+                    }
+                }
+                out
+            })
+            .collect();
         let mut out = vec![Vec::with_capacity(range.len()); n_priors];
-        let mut lanes = vec![[0.0; lanes::LANES]; n_priors];
-        let mut scratch = draws::DrawScratch::new(n_priors);
-        let mut clamps = vec![0; n_priors];
-        for first in range.clone().step_by(lanes::LANES) {
-            let count = lanes::LANES.min(range.end - first);
-            self.draws
-                .draw_batch(first, count, &mut lanes, &mut scratch, &mut clamps);
-            for (o, l) in out.iter_mut().zip(&lanes) {
-                o.extend_from_slice(&l[..count]);
+        for chunk in chunks {
+            for (o, c) in out.iter_mut().zip(chunk) {
+                o.extend(c);
             }
         }
         out

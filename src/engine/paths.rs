@@ -20,6 +20,19 @@ pub struct Paths {
     pub data: Vec<f32>,
     /// How often each prior's draw was clamped to its domain.
     pub clamps: Vec<u64>,
+    /// The draws of the priors that are not fixed, prior by prior
+    /// (`[d * kept + i]` for the `d`-th such prior), of the first `kept`
+    /// futures held (see [`crate::engine::Engine::simulate_keeping`]).
+    pub draws: Vec<f64>,
+    /// Futures whose draws `draws` holds.
+    pub kept: usize,
+}
+
+impl Paths {
+    /// The kept draws of the `d`-th prior that is not fixed.
+    pub fn draws_of(&self, d: usize) -> &[f64] {
+        &self.draws[d * self.kept..(d + 1) * self.kept]
+    }
 }
 
 impl Paths {
@@ -57,6 +70,10 @@ pub(crate) struct Block {
     pub out: *mut f32,
     pub n: usize,
     pub offset: usize,
+    /// Where the draws of the block's first `keep` futures go: the `d`-th
+    /// sampled prior's draw of future `i` at `kept[d * keep + i]`.
+    pub kept: *mut f64,
+    pub keep: usize,
 }
 
 // SAFETY: chunks write disjoint sets of indices (their own futures), and

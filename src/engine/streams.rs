@@ -67,6 +67,10 @@ pub mod tag {
     pub const LHS: u64 = 2;
     /// Yearly shocks.
     pub const SHOCK: u64 = 3;
+    /// Bootstrap replicates of the sensitivity indices.
+    pub const BOOTSTRAP: u64 = 4;
+    /// Sobol designs.
+    pub const DESIGN: u64 = 5;
 }
 
 /// The key of future `i`'s shock generator (the engine's `shocks` module).

@@ -16,6 +16,9 @@ use std::path::Path;
 pub struct Manifest {
     /// Always `"sharecast"`: how sharecast recognises its own folders.
     pub written_by: String,
+    /// The command that wrote the folder: `run`, `sobol`, `sweep`.
+    #[serde(default = "run_command")]
+    pub command: String,
     /// sharecast version.
     pub sharecast_version: String,
     /// Model file path (or the built-in default's name).
@@ -47,6 +50,9 @@ pub struct Manifest {
     /// Per prior path, how many draws were clamped to its domain (only
     /// priors with at least one clamp are listed).
     pub clamped_draws: BTreeMap<String, u64>,
+    /// Whether the run analysed its sensitivity (`sensitivity.csv`).
+    #[serde(default = "yes")]
+    pub sensitivity: bool,
     /// Every file of the folder sharecast wrote (relative paths), so that
     /// a later run replaces the folder only if nothing else was added.
     #[serde(default)]
@@ -87,6 +93,14 @@ impl Manifest {
         let text = serde_json::to_string_pretty(self).expect("a manifest serialises") + "\n";
         super::write_replacing(&dir.join("run.json"), text.as_bytes())
     }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn run_command() -> String {
+    "run".into()
 }
 
 /// Hex SHA-256 of some bytes.

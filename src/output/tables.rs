@@ -4,6 +4,8 @@
 use crate::engine::Paths;
 use crate::model::Model;
 use crate::scenario::Scenario;
+use crate::sensitivity::sobol::SobolRow;
+use crate::sensitivity::SensitivityRow;
 use crate::summary::Summary;
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetWriter, SerWriter};
@@ -107,6 +109,51 @@ pub fn horizon_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame
     )
 }
 
+/// `scenario, year, series, input, spearman, swing_low, swing_high, s1,
+/// s1_lo, s1_hi`: the sensitivity rows in their order (by view, year and
+/// series, `s1` largest first); `spearman` is empty for a deal.
+pub fn sensitivity_frame(model: &Model, rows: &[SensitivityRow]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        rows.len(),
+        vec![
+            text("scenario", rows, |r| &r.view),
+            ints("year", rows, |r| r.year),
+            text("series", rows, |r| model.series_id(r.series)),
+            text("input", rows, |r| &r.input),
+            Column::new(
+                "spearman".into(),
+                rows.iter()
+                    .map(|r| r.spearman)
+                    .collect::<Vec<Option<f64>>>(),
+            ),
+            floats("swing_low", rows, |r| r.swing.0),
+            floats("swing_high", rows, |r| r.swing.1),
+            floats("s1", rows, |r| r.s1),
+            floats("s1_lo", rows, |r| r.interval.0),
+            floats("s1_hi", rows, |r| r.interval.1),
+        ],
+    )
+}
+
+/// `scenario, year, series, input, s1, s1_lo, s1_hi, st, st_lo, st_hi`.
+pub fn sobol_frame(model: &Model, rows: &[SobolRow]) -> PolarsResult<DataFrame> {
+    DataFrame::new(
+        rows.len(),
+        vec![
+            text("scenario", rows, |r| &r.scenario),
+            ints("year", rows, |r| r.year),
+            text("series", rows, |r| model.series_id(r.series)),
+            text("input", rows, |r| &r.input),
+            floats("s1", rows, |r| r.s1.0),
+            floats("s1_lo", rows, |r| r.s1.1),
+            floats("s1_hi", rows, |r| r.s1.2),
+            floats("st", rows, |r| r.st.0),
+            floats("st_lo", rows, |r| r.st.1),
+            floats("st_hi", rows, |r| r.st.2),
+        ],
+    )
+}
+
 /// `name, probability, futures`.
 pub fn scenarios_frame(scenarios: &[Scenario], futures: usize) -> PolarsResult<DataFrame> {
     DataFrame::new(
@@ -193,12 +240,13 @@ pub fn frame(result: PolarsResult<DataFrame>, path: &Path) -> Result<DataFrame, 
 
 /// Writes every table of a run into `dir`: `summary.csv` and
 /// `summary.parquet`, `thresholds.csv`, `impact.csv`, `horizon.csv`,
-/// `scenarios.csv`, and `paths.parquet` when `paths` are given.
+/// `scenarios.csv`, `sensitivity.csv` when the sensitivity was analysed,
+/// and `paths.parquet` when `paths` are given.
 pub fn write_tables(
     dir: &Path,
     model: &Model,
     scenarios: &[Scenario],
-    summary: &Summary,
+    (summary, sensitivity): (&Summary, Option<&[SensitivityRow]>),
     paths: Option<&Paths>,
 ) -> Result<(), OutputError> {
     let csv = |name: &str, df: PolarsResult<DataFrame>| -> Result<DataFrame, OutputError> {
@@ -216,6 +264,9 @@ pub fn write_tables(
         "scenarios.csv",
         scenarios_frame(scenarios, model.simulation.futures),
     )?;
+    if let Some(rows) = sensitivity {
+        csv("sensitivity.csv", sensitivity_frame(model, rows))?;
+    }
     if let Some(paths) = paths {
         let p = dir.join("paths.parquet");
         write_parquet(&mut frame(paths_frame(model, scenarios, paths), &p)?, &p)?;

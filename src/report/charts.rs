@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(super) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 type TimeChart<'c, 'a> =
     ChartContext<'c, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
@@ -50,18 +50,60 @@ pub fn outcome_colour(o: usize) -> RGBColor {
     PALETTE[o % PALETTE.len()]
 }
 
-fn de<E: std::fmt::Display>(e: E) -> ReportError {
+/// Draws a chart with `draw` into memory and writes it to `path` as a PNG,
+/// compressed fast (the default's adaptive filtering and deflate level
+/// took three quarters of a chart's time, for files half the size).
+pub(super) fn png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    thread_local! {
+        // One canvas per thread, reused chart after chart (a fresh one is
+        // 5 MB of new pages to fault in each time).
+        static CANVAS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    CANVAS.with_borrow_mut(|buf| {
+        buf.resize(size.0 as usize * size.1 as usize * 3, 0);
+        {
+            let root = BitMapBackend::with_buffer(buf, size).into_drawing_area();
+            draw(&root)?;
+            root.present().map_err(de)?;
+        }
+        encode_png(path, buf, size)
+    })
+}
+
+/// Writes an RGB buffer to `path` as a PNG.
+fn encode_png(path: &Path, buf: &[u8], size: (u32, u32)) -> Result<(), ReportError> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    use image::ImageEncoder;
+    let file = std::fs::File::create(path).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = std::io::BufWriter::new(file);
+    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+        .write_image(buf, size.0, size.1, image::ColorType::Rgb8)
+        .map_err(de)?;
+    std::io::Write::flush(&mut out).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub(super) fn de<E: std::fmt::Display>(e: E) -> ReportError {
     ReportError::Draw(e.to_string())
 }
 
 /// Font sizes scale with the chart height (1000 px: title 30, text 18).
-struct Fonts {
-    title: u32,
-    caption: u32,
-    text: u32,
+pub(super) struct Fonts {
+    pub(super) title: u32,
+    pub(super) caption: u32,
+    pub(super) text: u32,
 }
 
-fn fonts(h: u32) -> Fonts {
+pub(super) fn fonts(h: u32) -> Fonts {
     Fonts {
         title: (h / 33).max(14),
         caption: (h / 50).max(11),
@@ -98,7 +140,7 @@ pub fn outcome_panels(model: &Model) -> Vec<Panel> {
     v
 }
 
-fn shorten(s: &str, max: usize) -> String {
+pub(super) fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -124,7 +166,7 @@ fn scale(model: &Model, series: &str) -> (f64, String) {
     }
 }
 
-fn title_area<'a>(
+pub(super) fn title_area<'a>(
     root: &Area<'a>,
     model: &Model,
     title: &str,
@@ -168,7 +210,7 @@ fn title_area<'a>(
 }
 
 /// Decimals that keep axis labels distinct over a range of `span`.
-fn decimals(span: f64) -> usize {
+pub(super) fn decimals(span: f64) -> usize {
     if span >= 8.0 {
         0
     } else if span >= 0.8 {
@@ -297,55 +339,57 @@ pub fn fan(path: &Path, t: &Tables, series: &str, size: (u32, u32)) -> Result<()
     let label = m
         .find_series(series)
         .map_or(series.to_string(), |s| m.series_label(s));
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(de)?;
-    let what = if series == "market" {
-        format!("market size, {}", m.unit)
-    } else {
-        format!("{label} share of spend")
-    };
-    let body = title_area(
-        &root,
+    png(path, size, |root| {
+        root.fill(&WHITE).map_err(de)?;
+        let what = if series == "market" {
+            format!("market size, {}", m.unit)
+        } else {
+            format!("{label} share of spend")
+        };
+        let body = title_area(
+        root,
         m,
         &format!("{what}, {}–{}{}", m.start_year, m.end_year, if m.deals.is_empty() { "" } else { ", by deal outcome" }),
         "Line: median. Dark band: 50% of futures (p25–p75). Light band: 90% (p05–p95). Panels share the y axis.",
         &f,
     )?;
-    let (rows, cols) = grid(panels.len(), size.0, size.1);
-    let cells = body.split_evenly((rows, cols));
-    let y_fmt = |y: &f64| {
-        if series == "market" {
-            format!("{:.*}", dec, y)
-        } else {
-            format!("{:.*}%", dec, y)
+        let (rows, cols) = grid(panels.len(), size.0, size.1);
+        let cells = body.split_evenly((rows, cols));
+        let y_fmt = |y: &f64| {
+            if series == "market" {
+                format!("{:.*}", dec, y)
+            } else {
+                format!("{:.*}%", dec, y)
+            }
+        };
+        for (p, cell) in panels.iter().zip(cells.iter()) {
+            let mut chart = time_panel(cell, m, &p.caption, lo..hi, &y_fmt, &axis, &f)?;
+            let own = data
+                .iter()
+                .find(|(v, _)| *v == p.view)
+                .map_or(&[][..], |(_, v)| &v[..]);
+            let pts = |i: usize| -> Vec<(f64, f64)> {
+                own.iter().map(|(y, q)| (*y as f64, q[i])).collect()
+            };
+            let colour = p.colour;
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band(&pts(4), &pts(0)),
+                    colour.mix(0.18),
+                )))
+                .map_err(de)?;
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band(&pts(3), &pts(1)),
+                    colour.mix(0.38),
+                )))
+                .map_err(de)?;
+            chart
+                .draw_series(LineSeries::new(pts(2), colour.stroke_width(3)))
+                .map_err(de)?;
         }
-    };
-    for (p, cell) in panels.iter().zip(cells.iter()) {
-        let mut chart = time_panel(cell, m, &p.caption, lo..hi, &y_fmt, &axis, &f)?;
-        let own = data
-            .iter()
-            .find(|(v, _)| *v == p.view)
-            .map_or(&[][..], |(_, v)| &v[..]);
-        let pts =
-            |i: usize| -> Vec<(f64, f64)> { own.iter().map(|(y, q)| (*y as f64, q[i])).collect() };
-        let colour = p.colour;
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                band(&pts(4), &pts(0)),
-                colour.mix(0.18),
-            )))
-            .map_err(de)?;
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                band(&pts(3), &pts(1)),
-                colour.mix(0.38),
-            )))
-            .map_err(de)?;
-        chart
-            .draw_series(LineSeries::new(pts(2), colour.stroke_width(3)))
-            .map_err(de)?;
-    }
-    root.present().map_err(de)
+        Ok(())
+    })
 }
 
 /// Horizon distributions: one panel per deal, one density per outcome
@@ -377,108 +421,109 @@ pub fn horizon(
     let label = m
         .find_series(series)
         .map_or(series.to_string(), |s| m.series_label(s));
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(de)?;
-    let unit_x = if series == "market" {
-        m.unit.clone()
-    } else {
-        "share of spend, %".to_string()
-    };
-    let body = title_area(
-        &root,
+    png(path, size, |root| {
+        root.fill(&WHITE).map_err(de)?;
+        let unit_x = if series == "market" {
+            m.unit.clone()
+        } else {
+            "share of spend, %".to_string()
+        };
+        let body = title_area(
+        root,
         m,
         &format!("{label} in {year}: distribution under each deal outcome"),
         "Each curve: probability density over futures for one outcome (dashed black: all scenarios). Short ticks at the bottom: medians.",
         &f,
     )?;
-    let deals: Vec<usize> = (0..m.deals.len()).collect();
-    let n = deals.len().max(1);
-    let (gr, gc) = grid(n, size.0, size.1);
-    let cells = body.split_evenly((gr, gc));
-    let median = |view: &str| t.get(view, year, series).map(|r| r.q[2] * k);
-    for (i, cell) in cells.iter().enumerate().take(n) {
-        let (cw, _) = cell.dim_in_pixel();
-        let caption = m.deals.get(i).map_or("all scenarios".to_string(), |d| {
-            format!("{}: {}", d.id, d.label)
-        });
-        let mut chart = ChartBuilder::on(cell)
-            .caption(
-                shorten(&caption, (cw as f64 / (f.caption as f64 * 0.55)) as usize),
-                ("sans-serif", f.caption),
-            )
-            .margin(8)
-            .margin_right(f.text * 2)
-            .x_label_area_size(f.text * 3)
-            .y_label_area_size(f.text * 5)
-            .build_cartesian_2d(x0..x1, 0.0..ymax)
-            .map_err(de)?;
-        chart
-            .configure_mesh()
-            .x_desc(unit_x.as_str())
-            .y_desc("density")
-            .x_label_formatter(&|x| {
-                if series == "market" {
-                    format!("{:.*}", xdec, x)
-                } else {
-                    format!("{:.*}%", xdec, x)
-                }
-            })
-            .label_style(("sans-serif", f.text))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(de)?;
-        let mut curves: Vec<(String, String, RGBColor, bool)> =
-            vec![("all".into(), "all scenarios".into(), BLACK, true)];
-        if let Some(d) = m.deals.get(i) {
-            for (o, out) in d.outcomes.iter().enumerate() {
-                curves.push((
-                    format!("{}={}", d.id, out.id),
-                    out.id.clone(),
-                    outcome_colour(o),
-                    false,
-                ));
-            }
-        }
-        for (view, name, colour, dashed) in &curves {
-            let mut pts = Vec::new();
-            for r in rows.iter().filter(|r| &r.scenario == view) {
-                pts.push((r.lo * k, r.density / k));
-                pts.push((r.hi * k, r.density / k));
-            }
-            if pts.is_empty() {
-                continue;
-            }
-            let style = colour.stroke_width(if *dashed { 2 } else { 3 });
-            let s = if *dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(pts, 8, 6, style))
-                    .map_err(de)?
-            } else {
-                chart.draw_series(LineSeries::new(pts, style)).map_err(de)?
-            };
-            let c = *colour;
-            s.label(name.clone()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
+        let deals: Vec<usize> = (0..m.deals.len()).collect();
+        let n = deals.len().max(1);
+        let (gr, gc) = grid(n, size.0, size.1);
+        let cells = body.split_evenly((gr, gc));
+        let median = |view: &str| t.get(view, year, series).map(|r| r.q[2] * k);
+        for (i, cell) in cells.iter().enumerate().take(n) {
+            let (cw, _) = cell.dim_in_pixel();
+            let caption = m.deals.get(i).map_or("all scenarios".to_string(), |d| {
+                format!("{}: {}", d.id, d.label)
             });
-            if let Some(md) = median(view) {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        vec![(md, 0.0), (md, ymax * 0.08)],
-                        colour.stroke_width(3),
-                    )))
-                    .map_err(de)?;
+            let mut chart = ChartBuilder::on(cell)
+                .caption(
+                    shorten(&caption, (cw as f64 / (f.caption as f64 * 0.55)) as usize),
+                    ("sans-serif", f.caption),
+                )
+                .margin(8)
+                .margin_right(f.text * 2)
+                .x_label_area_size(f.text * 3)
+                .y_label_area_size(f.text * 5)
+                .build_cartesian_2d(x0..x1, 0.0..ymax)
+                .map_err(de)?;
+            chart
+                .configure_mesh()
+                .x_desc(unit_x.as_str())
+                .y_desc("density")
+                .x_label_formatter(&|x| {
+                    if series == "market" {
+                        format!("{:.*}", xdec, x)
+                    } else {
+                        format!("{:.*}%", xdec, x)
+                    }
+                })
+                .label_style(("sans-serif", f.text))
+                .light_line_style(WHITE.mix(0.0))
+                .draw()
+                .map_err(de)?;
+            let mut curves: Vec<(String, String, RGBColor, bool)> =
+                vec![("all".into(), "all scenarios".into(), BLACK, true)];
+            if let Some(d) = m.deals.get(i) {
+                for (o, out) in d.outcomes.iter().enumerate() {
+                    curves.push((
+                        format!("{}={}", d.id, out.id),
+                        out.id.clone(),
+                        outcome_colour(o),
+                        false,
+                    ));
+                }
             }
+            for (view, name, colour, dashed) in &curves {
+                let mut pts = Vec::new();
+                for r in rows.iter().filter(|r| &r.scenario == view) {
+                    pts.push((r.lo * k, r.density / k));
+                    pts.push((r.hi * k, r.density / k));
+                }
+                if pts.is_empty() {
+                    continue;
+                }
+                let style = colour.stroke_width(if *dashed { 2 } else { 3 });
+                let s = if *dashed {
+                    chart
+                        .draw_series(DashedLineSeries::new(pts, 8, 6, style))
+                        .map_err(de)?
+                } else {
+                    chart.draw_series(LineSeries::new(pts, style)).map_err(de)?
+                };
+                let c = *colour;
+                s.label(name.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
+                });
+                if let Some(md) = median(view) {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(md, 0.0), (md, ymax * 0.08)],
+                            colour.stroke_width(3),
+                        )))
+                        .map_err(de)?;
+                }
+            }
+            chart
+                .configure_series_labels()
+                .label_font(("sans-serif", f.text))
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(0xAA, 0xAA, 0xAA))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(de)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", f.text))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(0xAA, 0xAA, 0xAA))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(de)?;
-    }
-    root.present().map_err(de)
+        Ok(())
+    })
 }
 
 /// Mean spend share by platform over time, stacked (means add to one),
@@ -495,65 +540,66 @@ pub fn stacked(path: &Path, t: &Tables, size: (u32, u32)) -> Result<(), ReportEr
             ));
         }
     }
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(de)?;
-    let body = title_area(
-        &root,
+    png(path, size, |root| {
+        root.fill(&WHITE).map_err(de)?;
+        let body = title_area(
+        root,
         m,
         &format!("Mean share of spend by platform, {}–{}", m.start_year, m.end_year),
         "Stacked means over futures (means add to 100%; medians would not). Panels: all scenarios and each outcome of the first deal.",
         &f,
     )?;
-    let (plot, key) = body.split_horizontally(size.0 * 82 / 100);
-    let (gr, gc) = grid(panels.len(), size.0 * 82 / 100, size.1);
-    let cells = plot.split_evenly((gr, gc));
-    let years: Vec<i32> = (m.start_year..=m.end_year).collect();
-    for ((view, caption), cell) in panels.iter().zip(cells.iter()) {
-        let pct = |y: &f64| format!("{:.0}%", y);
-        let mut chart = time_panel(
-            cell,
-            m,
-            caption,
-            0.0..100.0,
-            &pct,
-            "mean share of spend, %",
-            &f,
-        )?;
-        let mut lower = vec![0.0; years.len()];
-        for (p, plat) in m.platforms.iter().enumerate() {
-            let upper: Vec<f64> = years
-                .iter()
-                .zip(&lower)
-                .map(|(&y, l)| l + t.get(view, y, &plat.id).map_or(0.0, |r| r.mean * 100.0))
-                .collect();
-            let hi: Vec<(f64, f64)> = years
-                .iter()
-                .zip(&upper)
-                .map(|(&y, &u)| (y as f64, u))
-                .collect();
-            let lo: Vec<(f64, f64)> = years
-                .iter()
-                .zip(&lower)
-                .map(|(&y, &l)| (y as f64, l))
-                .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    band(&hi, &lo),
-                    series_colour(m, Series::Platform(p)).filled(),
-                )))
-                .map_err(de)?;
-            lower = upper;
+        let (plot, key) = body.split_horizontally(size.0 * 82 / 100);
+        let (gr, gc) = grid(panels.len(), size.0 * 82 / 100, size.1);
+        let cells = plot.split_evenly((gr, gc));
+        let years: Vec<i32> = (m.start_year..=m.end_year).collect();
+        for ((view, caption), cell) in panels.iter().zip(cells.iter()) {
+            let pct = |y: &f64| format!("{:.0}%", y);
+            let mut chart = time_panel(
+                cell,
+                m,
+                caption,
+                0.0..100.0,
+                &pct,
+                "mean share of spend, %",
+                &f,
+            )?;
+            let mut lower = vec![0.0; years.len()];
+            for (p, plat) in m.platforms.iter().enumerate() {
+                let upper: Vec<f64> = years
+                    .iter()
+                    .zip(&lower)
+                    .map(|(&y, l)| l + t.get(view, y, &plat.id).map_or(0.0, |r| r.mean * 100.0))
+                    .collect();
+                let hi: Vec<(f64, f64)> = years
+                    .iter()
+                    .zip(&upper)
+                    .map(|(&y, &u)| (y as f64, u))
+                    .collect();
+                let lo: Vec<(f64, f64)> = years
+                    .iter()
+                    .zip(&lower)
+                    .map(|(&y, &l)| (y as f64, l))
+                    .collect();
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        band(&hi, &lo),
+                        series_colour(m, Series::Platform(p)).filled(),
+                    )))
+                    .map_err(de)?;
+                lower = upper;
+            }
         }
-    }
-    let entries: Vec<(String, RGBColor)> = m
-        .platforms
-        .iter()
-        .enumerate()
-        .map(|(p, pl)| (pl.label.clone(), series_colour(m, Series::Platform(p))))
-        .rev()
-        .collect();
-    legend(&key, &entries, &f)?;
-    root.present().map_err(de)
+        let entries: Vec<(String, RGBColor)> = m
+            .platforms
+            .iter()
+            .enumerate()
+            .map(|(p, pl)| (pl.label.clone(), series_colour(m, Series::Platform(p))))
+            .rev()
+            .collect();
+        legend(&key, &entries, &f)?;
+        Ok(())
+    })
 }
 
 /// Deal impact: one panel per non-baseline outcome, the paired difference
@@ -581,11 +627,11 @@ pub fn impact(path: &Path, t: &Tables, deal: usize, size: (u32, u32)) -> Result<
     let pad = 0.08 * (hi - lo).max(0.5);
     let (lo, hi) = (lo - pad, hi + pad);
     let ydec = decimals(hi - lo);
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(de)?;
-    let base = &d.outcomes[d.baseline];
-    let body = title_area(
-        &root,
+    png(path, size, |root| {
+        root.fill(&WHITE).map_err(de)?;
+        let base = &d.outcomes[d.baseline];
+        let body = title_area(
+        root,
         m,
         &format!("What the deal changes: {}", d.label),
         &format!(
@@ -594,69 +640,70 @@ pub fn impact(path: &Path, t: &Tables, deal: usize, size: (u32, u32)) -> Result<
         ),
         &f,
     )?;
-    let (plot, key) = body.split_horizontally(size.0 * 82 / 100);
-    let (gr, gc) = grid(outcomes.len().max(1), size.0 * 82 / 100, size.1);
-    let cells = plot.split_evenly((gr, gc));
-    let years: Vec<i32> = (m.start_year..=m.end_year).collect();
-    let pp = |y: &f64| format!("{:+.*} pp", ydec, y);
-    for (&o, cell) in outcomes.iter().zip(cells.iter()) {
-        let caption = format!("{} − {}", d.outcomes[o].label, base.label);
-        let mut chart = time_panel(
-            cell,
-            m,
-            &caption,
-            lo..hi,
-            &pp,
-            "difference in share, percentage points",
-            &f,
-        )?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(m.start_year as f64, 0.0), (m.end_year as f64, 0.0)],
-                BLACK.stroke_width(1),
-            )))
-            .map_err(de)?;
-        if !rows.iter().any(|r| r.outcome == d.outcomes[o].id) {
-            cell.draw(&Text::new(
+        let (plot, key) = body.split_horizontally(size.0 * 82 / 100);
+        let (gr, gc) = grid(outcomes.len().max(1), size.0 * 82 / 100, size.1);
+        let cells = plot.split_evenly((gr, gc));
+        let years: Vec<i32> = (m.start_year..=m.end_year).collect();
+        let pp = |y: &f64| format!("{:+.*} pp", ydec, y);
+        for (&o, cell) in outcomes.iter().zip(cells.iter()) {
+            let caption = format!("{} − {}", d.outcomes[o].label, base.label);
+            let mut chart = time_panel(
+                cell,
+                m,
+                &caption,
+                lo..hi,
+                &pp,
+                "difference in share, percentage points",
+                &f,
+            )?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(m.start_year as f64, 0.0), (m.end_year as f64, 0.0)],
+                    BLACK.stroke_width(1),
+                )))
+                .map_err(de)?;
+            if !rows.iter().any(|r| r.outcome == d.outcomes[o].id) {
+                cell.draw(&Text::new(
                 "no paired futures: the baseline counterpart of every scenario with this outcome has probability 0",
                 (f.text as i32 * 6, f.text as i32 * 4),
                 ("sans-serif", f.text).into_font().color(&BLACK),
             ))
             .map_err(de)?;
-            continue;
+                continue;
+            }
+            for s in &focus {
+                let id = m.series_id(*s);
+                let colour = series_colour(m, *s);
+                let pts = |i: usize| -> Vec<(f64, f64)> {
+                    years
+                        .iter()
+                        .filter_map(|&y| {
+                            rows.iter()
+                                .find(|r| {
+                                    r.outcome == d.outcomes[o].id && r.year == y && r.series == id
+                                })
+                                .map(|r| (y as f64, r.stats[i] * 100.0))
+                        })
+                        .collect()
+                };
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        band(&pts(3), &pts(1)),
+                        colour.mix(0.2),
+                    )))
+                    .map_err(de)?;
+                chart
+                    .draw_series(LineSeries::new(pts(0), colour.stroke_width(3)))
+                    .map_err(de)?;
+            }
         }
-        for s in &focus {
-            let id = m.series_id(*s);
-            let colour = series_colour(m, *s);
-            let pts = |i: usize| -> Vec<(f64, f64)> {
-                years
-                    .iter()
-                    .filter_map(|&y| {
-                        rows.iter()
-                            .find(|r| {
-                                r.outcome == d.outcomes[o].id && r.year == y && r.series == id
-                            })
-                            .map(|r| (y as f64, r.stats[i] * 100.0))
-                    })
-                    .collect()
-            };
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    band(&pts(3), &pts(1)),
-                    colour.mix(0.2),
-                )))
-                .map_err(de)?;
-            chart
-                .draw_series(LineSeries::new(pts(0), colour.stroke_width(3)))
-                .map_err(de)?;
-        }
-    }
-    let entries: Vec<(String, RGBColor)> = focus
-        .iter()
-        .map(|s| (m.series_label(*s), series_colour(m, *s)))
-        .collect();
-    legend(&key, &entries, &f)?;
-    root.present().map_err(de)
+        let entries: Vec<(String, RGBColor)> = focus
+            .iter()
+            .map(|s| (m.series_label(*s), series_colour(m, *s)))
+            .collect();
+        legend(&key, &entries, &f)?;
+        Ok(())
+    })
 }
 
 /// Threshold probabilities per outcome and `all`, with 95% Monte Carlo
@@ -665,89 +712,93 @@ pub fn thresholds(path: &Path, t: &Tables, size: (u32, u32)) -> Result<(), Repor
     let m = &t.model;
     let f = fonts(size.1);
     let panels = outcome_panels(m);
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(de)?;
-    let body = title_area(
-        &root,
-        m,
-        "Threshold probabilities by deal outcome",
-        "Dot: probability over futures; bar: 95% Monte Carlo interval (±1.96 standard errors).",
-        &f,
-    )?;
-    let n = m.thresholds.len().max(1);
-    let cells = body.split_evenly((n, 1));
-    let names: Vec<String> = panels.iter().map(|p| p.view.clone()).collect();
-    for (i, th) in m.thresholds.iter().enumerate() {
-        let id = m.series_id(th.series);
-        let kind = if th.above { "above" } else { "below" };
-        let caption = format!(
-            "P({} share {kind} {:.0}% in {})",
-            m.series_label(th.series),
-            th.level * 100.0,
-            th.year
-        );
-        // Row labels shrink when many outcomes share a panel, so they never overlap.
-        let (_, cell_h) = cells[i].dim_in_pixel();
-        let rows = names.len().max(1) as u32;
-        let label_px =
-            (cell_h.saturating_sub(f.caption + f.text * 4) * 8 / 10 / rows).clamp(8, f.text);
-        let label_w =
-            names.iter().map(|s| s.chars().count()).max().unwrap_or(10) as u32 * label_px * 55
-                / 100
-                + 20;
-        let mut chart = ChartBuilder::on(&cells[i])
-            .caption(caption, ("sans-serif", f.caption))
-            .margin(8)
-            .margin_right(f.text * 2)
-            .x_label_area_size(f.text * 3)
-            .y_label_area_size(label_w)
-            .build_cartesian_2d(0.0..100.0, -0.5..(names.len() as f64 - 0.5))
-            .map_err(de)?;
-        let names_ref = &names;
-        chart
-            .configure_mesh()
-            .x_desc("probability, %")
-            .x_label_formatter(&|x| format!("{:.0}%", x))
-            .y_labels(names.len())
-            .y_label_formatter(&|y| {
-                let idx = y.round();
-                if (y - idx).abs() < 1e-6 && idx >= 0.0 && (idx as usize) < names_ref.len() {
-                    names_ref[names_ref.len() - 1 - idx as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .y_label_style(("sans-serif", label_px))
-            .x_label_style(("sans-serif", f.text))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(de)?;
-        for (j, p) in panels.iter().enumerate() {
-            let Some(r) = t.thresholds.iter().find(|r| {
-                r.scenario == p.view && r.series == id && r.year == th.year && r.condition == kind
-            }) else {
-                continue;
-            };
-            let y = (names.len() - 1 - j) as f64;
-            let (a, b) = (
-                ((r.probability - 1.96 * r.se) * 100.0).max(0.0),
-                ((r.probability + 1.96 * r.se) * 100.0).min(100.0),
+    png(path, size, |root| {
+        root.fill(&WHITE).map_err(de)?;
+        let body = title_area(
+            root,
+            m,
+            "Threshold probabilities by deal outcome",
+            "Dot: probability over futures; bar: 95% Monte Carlo interval (±1.96 standard errors).",
+            &f,
+        )?;
+        let n = m.thresholds.len().max(1);
+        let cells = body.split_evenly((n, 1));
+        let names: Vec<String> = panels.iter().map(|p| p.view.clone()).collect();
+        for (i, th) in m.thresholds.iter().enumerate() {
+            let id = m.series_id(th.series);
+            let kind = if th.above { "above" } else { "below" };
+            let caption = format!(
+                "P({} share {kind} {:.0}% in {})",
+                m.series_label(th.series),
+                th.level * 100.0,
+                th.year
             );
-            let colour = if p.view == "all" { BLACK } else { p.colour };
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(a, y), (b, y)],
-                    colour.stroke_width(4),
-                )))
+            // Row labels shrink when many outcomes share a panel, so they never overlap.
+            let (_, cell_h) = cells[i].dim_in_pixel();
+            let rows = names.len().max(1) as u32;
+            let label_px =
+                (cell_h.saturating_sub(f.caption + f.text * 4) * 8 / 10 / rows).clamp(8, f.text);
+            let label_w =
+                names.iter().map(|s| s.chars().count()).max().unwrap_or(10) as u32 * label_px * 55
+                    / 100
+                    + 20;
+            let mut chart = ChartBuilder::on(&cells[i])
+                .caption(caption, ("sans-serif", f.caption))
+                .margin(8)
+                .margin_right(f.text * 2)
+                .x_label_area_size(f.text * 3)
+                .y_label_area_size(label_w)
+                .build_cartesian_2d(0.0..100.0, -0.5..(names.len() as f64 - 0.5))
                 .map_err(de)?;
+            let names_ref = &names;
             chart
-                .draw_series(std::iter::once(Circle::new(
-                    (r.probability * 100.0, y),
-                    f.text as i32 / 3 + 2,
-                    colour.filled(),
-                )))
+                .configure_mesh()
+                .x_desc("probability, %")
+                .x_label_formatter(&|x| format!("{:.0}%", x))
+                .y_labels(names.len())
+                .y_label_formatter(&|y| {
+                    let idx = y.round();
+                    if (y - idx).abs() < 1e-6 && idx >= 0.0 && (idx as usize) < names_ref.len() {
+                        names_ref[names_ref.len() - 1 - idx as usize].clone()
+                    } else {
+                        String::new()
+                    }
+                })
+                .y_label_style(("sans-serif", label_px))
+                .x_label_style(("sans-serif", f.text))
+                .light_line_style(WHITE.mix(0.0))
+                .draw()
                 .map_err(de)?;
+            for (j, p) in panels.iter().enumerate() {
+                let Some(r) = t.thresholds.iter().find(|r| {
+                    r.scenario == p.view
+                        && r.series == id
+                        && r.year == th.year
+                        && r.condition == kind
+                }) else {
+                    continue;
+                };
+                let y = (names.len() - 1 - j) as f64;
+                let (a, b) = (
+                    ((r.probability - 1.96 * r.se) * 100.0).max(0.0),
+                    ((r.probability + 1.96 * r.se) * 100.0).min(100.0),
+                );
+                let colour = if p.view == "all" { BLACK } else { p.colour };
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(a, y), (b, y)],
+                        colour.stroke_width(4),
+                    )))
+                    .map_err(de)?;
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (r.probability * 100.0, y),
+                        f.text as i32 / 3 + 2,
+                        colour.filled(),
+                    )))
+                    .map_err(de)?;
+            }
         }
-    }
-    root.present().map_err(de)
+        Ok(())
+    })
 }

@@ -4,9 +4,11 @@
 
 pub mod charts;
 pub mod tables;
+pub mod tornado;
 
 use crate::model::Series;
 use plotters::style::{register_font, FontStyle};
+use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -50,7 +52,7 @@ pub struct Chart {
 static FONT: Once = Once::new();
 
 /// Registers the embedded DejaVu Sans as plotters' "sans-serif".
-fn register_fonts() {
+pub(crate) fn register_fonts() {
     FONT.call_once(|| {
         // The bytes are a valid TrueType font shipped by the dejavu crate.
         let _ = register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
@@ -83,85 +85,134 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
 pub fn render(dir: &Path, out: &Path, size: (u32, u32)) -> Result<Vec<Chart>, ReportError> {
     register_fonts();
     let t = tables::load(dir)?;
-    let m = &t.model;
     let out = out.to_path_buf();
     std::fs::create_dir_all(&out).map_err(|source| ReportError::Io {
         path: out.clone(),
         source,
     })?;
+    let plan = plan(&t);
+    // Each chart is its own PNG: drawn in parallel, in a fixed order.
+    plan.par_iter()
+        .map(|(chart, draw)| draw.draw(&out.join(&chart.file), &t, size))
+        .collect::<Result<Vec<()>, ReportError>>()?;
+    let list: Vec<Chart> = plan.into_iter().map(|(c, _)| c).collect();
+    let html = index_html(&t, &list);
+    let p = out.join("index.html");
+    std::fs::write(&p, html).map_err(|source| ReportError::Io { path: p, source })?;
+    Ok(list)
+}
+
+/// What draws one chart.
+enum Draw {
+    Fan(String),
+    Horizon(String, i32),
+    Tornado(String, i32),
+    Mix,
+    Impact(usize),
+    Thresholds,
+}
+
+impl Draw {
+    fn draw(&self, path: &Path, t: &tables::Tables, size: (u32, u32)) -> Result<(), ReportError> {
+        match self {
+            Draw::Fan(id) => charts::fan(path, t, id, size),
+            Draw::Horizon(id, y) => charts::horizon(path, t, id, *y, size),
+            Draw::Tornado(id, y) => tornado::tornado(path, t, id, *y, size),
+            Draw::Mix => charts::stacked(path, t, size),
+            Draw::Impact(d) => charts::impact(path, t, *d, size),
+            Draw::Thresholds => charts::thresholds(path, t, size),
+        }
+    }
+}
+
+/// The charts of a report, in the order `index.html` shows them.
+fn plan(t: &tables::Tables) -> Vec<(Chart, Draw)> {
+    let m = &t.model;
     let mut list = Vec::new();
+    let mut add =
+        |file: String, caption: String, draw: Draw| list.push((Chart { file, caption }, draw));
     for s in &m.focus {
         let id = m.series_id(*s).to_string();
         if *s == Series::Market {
             continue;
         }
-        let file = format!("fan_{id}.png");
-        charts::fan(&out.join(&file), &t, &id, size)?;
-        list.push(Chart {
-            file,
-            caption: format!(
+        add(
+            format!("fan_{id}.png"),
+            format!(
                 "{}: median and 50%/90% bands over the years, one panel per deal outcome; compare panels at a glance (same y axis).",
                 m.series_label(*s)
             ),
-        });
+            Draw::Fan(id),
+        );
     }
     let years = m.horizon_years();
     if !m.deals.is_empty() {
         for s in &m.focus {
             let id = m.series_id(*s).to_string();
             for &y in &years {
-                let file = format!("horizon_{id}_{y}.png");
-                charts::horizon(&out.join(&file), &t, &id, y, size)?;
-                list.push(Chart {
-                    file,
-                    caption: format!(
+                add(
+                    format!("horizon_{id}_{y}.png"),
+                    format!(
                         "{} in {y}: how likely each level is under each outcome of each deal; curves further right mean a larger value.",
                         m.series_label(*s)
                     ),
-                });
+                    Draw::Horizon(id.clone(), y),
+                );
             }
         }
     }
-    charts::stacked(&out.join("mix.png"), &t, size)?;
-    list.push(Chart {
-        file: "mix.png".into(),
-        caption: "Mean share of spend by platform, stacked to 100%, for all scenarios and each outcome of the first deal.".into(),
-    });
+    if !t.sensitivity.is_empty() {
+        for s in &m.focus {
+            let id = m.series_id(*s).to_string();
+            for &y in &years {
+                add(
+                    format!("tornado_{id}_{y}.png"),
+                    format!(
+                        "What drives {} in {y} (all scenarios): the {} inputs with the largest first-order index S1, each bar the shift in the mean when the input is in its lowest or highest tenth.",
+                        m.series_label(*s),
+                        tornado::TOP
+                    ),
+                    Draw::Tornado(id.clone(), y),
+                );
+            }
+        }
+    }
+    add(
+        "mix.png".into(),
+        "Mean share of spend by platform, stacked to 100%, for all scenarios and each outcome of the first deal.".into(),
+        Draw::Mix,
+    );
     for (d, deal) in m.deals.iter().enumerate() {
         // A conditional deal can have no pairs at all: every scenario with a
         // non-baseline outcome has a baseline counterpart of probability 0.
         if !t.impact.iter().any(|r| r.deal == deal.id) {
             continue;
         }
-        let file = format!("impact_{}.png", deal.id);
-        charts::impact(&out.join(&file), &t, d, size)?;
-        list.push(Chart {
-            file,
-            caption: format!(
+        add(
+            format!("impact_{}.png", deal.id),
+            format!(
                 "What '{}' changes: each outcome minus the baseline '{}', in percentage points, the same futures compared.",
                 deal.label, deal.outcomes[deal.baseline].id
             ),
-        });
+            Draw::Impact(d),
+        );
     }
     if !m.thresholds.is_empty() {
-        charts::thresholds(&out.join("thresholds.png"), &t, size)?;
-        list.push(Chart {
-            file: "thresholds.png".into(),
-            caption: "Probability of each threshold per outcome; bars are 95% Monte Carlo intervals, so overlapping bars are not clearly different.".into(),
-        });
+        add(
+            "thresholds.png".into(),
+            "Probability of each threshold per outcome; bars are 95% Monte Carlo intervals, so overlapping bars are not clearly different.".into(),
+            Draw::Thresholds,
+        );
     }
-    charts::fan(&out.join("market.png"), &t, "market", size)?;
-    list.push(Chart {
-        file: "market.png".into(),
-        caption: format!(
+    add(
+        "market.png".into(),
+        format!(
             "Total accelerator spend in {}: median and 50%/90% bands, per outcome.",
             m.unit
         ),
-    });
-    let html = index_html(&t, &list);
-    let p = out.join("index.html");
-    std::fs::write(&p, html).map_err(|source| ReportError::Io { path: p, source })?;
-    Ok(list)
+        Draw::Fan("market".into()),
+    );
+    list
 }
 
 fn esc(s: &str) -> String {
@@ -173,6 +224,50 @@ fn esc(s: &str) -> String {
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
+}
+
+/// "What drives it": the five inputs with the largest `S1` per focus
+/// series in the final year, view `all`.
+fn drivers_table(h: &mut String, t: &tables::Tables) {
+    let m = &t.model;
+    if t.sensitivity.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<h2>What drives it ({})</h2><p>The five inputs that explain most of each series' variance across all scenarios: S1 is the share of the variance explained by the input alone, with its bootstrap 90% interval; low and high are the series' mean when the input is in its lowest and highest tenth (for a deal: its lowest and highest outcome mean). <code>sensitivity.csv</code> has every input, year and scenario.</p><table><tr><th>series</th><th>input</th><th>path</th><th>S1 (90%)</th><th>low</th><th>high</th></tr>",
+        m.end_year
+    );
+    for s in &m.focus {
+        let id = m.series_id(*s);
+        let show = |x: f64| {
+            if *s == Series::Market {
+                format!("{x:.0}")
+            } else {
+                pct(x)
+            }
+        };
+        for r in t
+            .sensitivity
+            .iter()
+            .filter(|r| r.scenario == "all" && r.year == m.end_year && r.series == id)
+            .take(5)
+        {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{:.2} ({:.2} to {:.2})</td><td>{}</td><td>{}</td></tr>",
+                esc(&m.series_label(*s)),
+                esc(&crate::sensitivity::input_label(m, &r.input)),
+                esc(&r.input),
+                r.s1,
+                r.interval.0,
+                r.interval.1,
+                show(r.swing.0),
+                show(r.swing.1)
+            );
+        }
+    }
+    let _ = writeln!(h, "</table>");
 }
 
 /// The self-contained page: title, run parameters, thresholds, the
@@ -277,7 +372,9 @@ fn index_html(t: &tables::Tables, charts: &[Chart]) -> String {
         }
         let _ = writeln!(h, "</tr>");
     }
-    let _ = writeln!(h, "</table>\n<h2>Charts</h2>");
+    let _ = writeln!(h, "</table>");
+    drivers_table(&mut h, t);
+    let _ = writeln!(h, "<h2>Charts</h2>");
     for c in charts {
         let _ = writeln!(
             h,

@@ -75,6 +75,25 @@ pub struct HorizonRow {
     pub density: f64,
 }
 
+/// A `sensitivity` row.
+#[derive(Debug, Clone)]
+pub struct SensitivityRow {
+    /// View name.
+    pub scenario: String,
+    /// Year.
+    pub year: i32,
+    /// Series id.
+    pub series: String,
+    /// A prior's dotted path or `deal:<id>`.
+    pub input: String,
+    /// Output mean in the input's lowest and highest tenth.
+    pub swing: (f64, f64),
+    /// First-order index.
+    pub s1: f64,
+    /// Its 90% interval.
+    pub interval: (f64, f64),
+}
+
 /// Everything a report needs.
 #[derive(Debug, Clone)]
 pub struct Tables {
@@ -90,6 +109,9 @@ pub struct Tables {
     pub thresholds: Vec<ThresholdRow>,
     /// Horizon histogram rows.
     pub horizon: Vec<HorizonRow>,
+    /// Sensitivity rows, in the file's order (`s1` largest first within
+    /// each view, year and series).
+    pub sensitivity: Vec<SensitivityRow>,
 }
 
 impl Tables {
@@ -120,16 +142,14 @@ fn strings(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<String>, Repor
     let col = df.column(name).map_err(|e| bad(path, e))?;
     let col = col.cast(&DataType::String).map_err(|e| bad(path, e))?;
     let s = col.str().map_err(|e| bad(path, e))?;
-    Ok((0..s.len())
-        .map(|i| s.get(i).unwrap_or("").to_string())
-        .collect())
+    Ok(s.iter().map(|v| v.unwrap_or("").to_string()).collect())
 }
 
 fn numbers(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<f64>, ReportError> {
     let col = df.column(name).map_err(|e| bad(path, e))?;
     let col = col.cast(&DataType::Float64).map_err(|e| bad(path, e))?;
     let s = col.f64().map_err(|e| bad(path, e))?;
-    Ok((0..s.len()).map(|i| s.get(i).unwrap_or(f64::NAN)).collect())
+    Ok(s.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
 /// Reads the tables of a run folder, after checking that they belong
@@ -246,6 +266,37 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
             density: de[i],
         })
         .collect();
+    let p = dir.join("sensitivity.csv");
+    let df = if run.sensitivity {
+        read_csv(&p)?
+    } else {
+        DataFrame::empty()
+    };
+    let sensitivity = if df.height() == 0 {
+        Vec::new()
+    } else {
+        let (sc, yr, se, input) = (
+            strings(&df, "scenario", &p)?,
+            numbers(&df, "year", &p)?,
+            strings(&df, "series", &p)?,
+            strings(&df, "input", &p)?,
+        );
+        let cols: Vec<Vec<f64>> = ["swing_low", "swing_high", "s1", "s1_lo", "s1_hi"]
+            .iter()
+            .map(|c| numbers(&df, c, &p))
+            .collect::<Result<_, _>>()?;
+        (0..df.height())
+            .map(|i| SensitivityRow {
+                scenario: sc[i].clone(),
+                year: yr[i] as i32,
+                series: se[i].clone(),
+                input: input[i].clone(),
+                swing: (cols[0][i], cols[1][i]),
+                s1: cols[2][i],
+                interval: (cols[3][i], cols[4][i]),
+            })
+            .collect()
+    };
     let t = Tables {
         model,
         run,
@@ -253,6 +304,7 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
         impact,
         thresholds,
         horizon,
+        sensitivity,
     };
     check_complete(dir, &t)?;
     // Tables the charts do not read must still be whole.
@@ -430,5 +482,47 @@ fn check_complete(dir: &Path, t: &Tables) -> Result<(), ReportError> {
         want,
         got,
         "(view, series, year, bin)",
+    )?;
+
+    // Sensitivity: every sampled prior a view uses (and in `all` every
+    // deal), in every focus series and horizon year; none below 4 futures.
+    use crate::sensitivity::{cells, sampled_priors, uses};
+    // Keys borrow their names (thousands of rows: no allocation each).
+    let deal_inputs: Vec<String> = m.deals.iter().map(|d| format!("deal:{}", d.id)).collect();
+    let mut want: BTreeSet<(&str, i32, &str, &str)> = BTreeSet::new();
+    if t.run.futures >= 4 && t.run.sensitivity {
+        for cell in cells(m) {
+            let series = m.series_id(cell.series);
+            for p in sampled_priors(m) {
+                let path = m.priors[p].path.as_str();
+                want.insert(("all", cell.year, series, path));
+                for sc in scenarios.iter().filter(|sc| uses(sc, m.priors[p].scope)) {
+                    want.insert((&sc.name, cell.year, series, path));
+                }
+            }
+            for d in &deal_inputs {
+                want.insert(("all", cell.year, series, d));
+            }
+        }
+    }
+    let got = t.sensitivity.iter().map(|r| {
+        (
+            (
+                r.scenario.as_str(),
+                r.year,
+                r.series.as_str(),
+                r.input.as_str(),
+            ),
+            finite(&[r.swing.0, r.swing.1, r.s1, r.interval.0, r.interval.1]),
+        )
+    });
+    if want.is_empty() && t.sensitivity.is_empty() {
+        return Ok(());
+    }
+    compare(
+        &dir.join("sensitivity.csv"),
+        want,
+        got,
+        "(view, year, series, input)",
     )
 }

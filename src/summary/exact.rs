@@ -265,7 +265,7 @@ impl CellPlan<'_> {
 /// long as the paths' futures): its members' values summed in `f64` (from
 /// 0, members in order), rounded to `f32` like every stored value. In
 /// chunks, so the sums stay in the first-level cache.
-pub(super) fn group_column_into(
+pub fn group_column_into(
     model: &Model,
     paths: &Paths,
     g: usize,

@@ -1,5 +1,8 @@
 //! The commands: each reads like the pipeline it runs.
 
+mod sobol;
+pub use sobol::sobol;
+
 use crate::cli::{RunArgs, SamplingArg, SummariesArg};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -188,18 +191,32 @@ fn run_one(job: &Job<'_>) -> Result<String> {
 
     let bar = progress_bar(args.quiet, model.simulation.futures as u64, &model.name);
     let summaries = summaries_for(model, args)?;
-    let outcome = pipeline::run(model, &scenarios, summaries, &|n| bar.inc(n as u64));
+    let outcome = pipeline::run(model, &scenarios, (summaries, !args.no_sensitivity), &|n| {
+        bar.inc(n as u64)
+    });
     bar.finish_and_clear();
     let (summary, clamps, paths) = (outcome.summary, outcome.clamps, outcome.paths);
+    let sensitivity = outcome.sensitivity;
     let mut seconds = outcome.seconds;
     if let Err(e) = summary.check_finite(model) {
         bail!("model '{}': {e}; nothing was written", model.name);
+    }
+    if let Some(r) = sensitivity.iter().find(|r| !r.is_finite()) {
+        bail!(
+            "model '{}': the sensitivity of {} {} to {} in view {} is not a finite number; nothing was written",
+            model.name,
+            model.series_id(r.series),
+            r.year,
+            r.input,
+            r.view
+        );
     }
 
     let t = Instant::now();
     let dir = staged.dir();
     let keep_paths = if args.paths { paths.as_ref() } else { None };
-    output::write_tables(dir, model, &scenarios, &summary, keep_paths)?;
+    let rows = (!args.no_sensitivity).then_some(sensitivity.as_slice());
+    output::write_tables(dir, model, &scenarios, (&summary, rows), keep_paths)?;
     // The model as read, so `sharecast report` can redraw from this folder alone.
     let p = dir.join("model.toml");
     std::fs::write(&p, &job.source.text)
@@ -208,6 +225,7 @@ fn run_one(job: &Job<'_>) -> Result<String> {
 
     let mut manifest = Manifest {
         written_by: String::new(),
+        command: "run".into(),
         sharecast_version: env!("CARGO_PKG_VERSION").to_string(),
         model_path: job.source.name.clone(),
         model_sha256: sha256_hex(job.source.text.as_bytes()),
@@ -228,6 +246,7 @@ fn run_one(job: &Job<'_>) -> Result<String> {
             .map(|(p, &c)| (p.path.clone(), c))
             .collect(),
         summaries: summaries.name().into(),
+        sensitivity: !args.no_sensitivity,
         files: Vec::new(),
     };
     manifest.write(dir)?;
@@ -260,6 +279,13 @@ fn run_one(job: &Job<'_>) -> Result<String> {
 pub fn report(dir: &Path, size: (u32, u32)) -> Result<()> {
     let lock = Lock::acquire(dir)?;
     let mut manifest = Manifest::read(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if manifest.command != "run" {
+        bail!(
+            "'{}' holds the output of `sharecast {}`, not of a run: its charts are drawn when it is written; rerun that command to redraw them",
+            dir.display(),
+            manifest.command
+        );
+    }
     let target = dir.join("report");
     let listed = manifest
         .files

@@ -1,0 +1,1086 @@
+//! Sensitivity: which priors and which deals drive the forecast.
+//!
+//! On every run, from the futures already simulated ("given data"), for
+//! each focus series in the final and threshold years, in the view `all`
+//! and in every scenario: per input (every prior that is not fixed, named
+//! by its dotted path; in `all` also every deal, `deal:<id>`), Spearman's
+//! rank correlation, the swing (the output's mean among the futures with
+//! the lowest and the highest tenth of the input), and the first-order
+//! index `S1` with a bootstrap 90% interval ([`estimate`]).
+//!
+//! In `all` the sample is the (future, scenario) pairs weighted `P(s)/N`;
+//! a prior's bins hold futures (all their scenarios), so its `S1` is the
+//! variance of the bins' means of each future's mixture `sum_s P(s) y` over
+//! the variance of the pairs. A deal's `S1` is the share of that variance
+//! its outcome explains: `sum_o P(o) (E[Y | o] - E[Y])^2 / Var(Y)`.
+//!
+//! The bootstrap resamples futures with Poisson(1) weights (`REPLICATES`
+//! replicates, seeded from the run's seed and the input's path): per
+//! replicate, each bin's count of resampled futures is drawn from
+//! `rand_distr::Poisson` and their sums from the bin's normal
+//! approximation (each bin holds 100 or more futures in runs of 1,000 and
+//! more), which costs a fixed amount per bin rather than per future.
+//!
+//! Latin hypercube futures are used as a plain sample. Sketch runs keep the
+//! first `min(N, KEEP)` futures for this, future by future, so the result
+//! is the same however a run is split.
+
+pub mod estimate;
+pub mod sobol;
+
+use crate::engine::streams::{hash_str, key, tag};
+use crate::engine::Paths;
+use crate::isa::Isa;
+use crate::model::{EffectKind, Model, PriorId, PriorScope, Series};
+use crate::scenario::Scenario;
+use crate::summary::exact::group_column_into;
+use estimate::{binned_s1, cholesky, ranks, ranks_f32, swing, BinSums};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Poisson, StandardNormal};
+use rayon::prelude::*;
+
+/// Futures a sketch run keeps for the sensitivity tables.
+pub const KEEP: usize = 100_000;
+/// Bootstrap replicates.
+pub const REPLICATES: usize = 100;
+
+/// An output analysed: a focus series in one year.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// Series.
+    pub series: Series,
+    /// Year.
+    pub year: i32,
+}
+
+/// The outputs: every focus series in the final and threshold years,
+/// by year then focus order.
+pub fn cells(model: &Model) -> Vec<Cell> {
+    let mut years = model.horizon_years();
+    years.sort_unstable();
+    years
+        .iter()
+        .flat_map(|&year| model.focus.iter().map(move |&series| Cell { series, year }))
+        .collect()
+}
+
+/// The priors that are not fixed, in the model's order: the inputs.
+pub fn sampled_priors(model: &Model) -> Vec<PriorId> {
+    (0..model.priors.len())
+        .map(PriorId)
+        .filter(|&p| model.priors[p].prior.as_fixed().is_none())
+        .collect()
+}
+
+/// Whether scenario `sc` uses prior `p`.
+pub fn uses(sc: &Scenario, scope: PriorScope) -> bool {
+    match scope {
+        PriorScope::Always => true,
+        PriorScope::Outcome(d, o) => sc.outcomes[d] == o,
+    }
+}
+
+/// What the analysis reads, future by future: the draws of the sampled
+/// priors and every scenario's outputs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sample {
+    /// Per sampled prior ([`sampled_priors`]): its draw in each future.
+    pub inputs: Vec<Vec<f64>>,
+    /// Per scenario and cell (`s * cells + c`): the output in each future.
+    pub outputs: Vec<Vec<f32>>,
+}
+
+impl Sample {
+    /// An empty sample of `model` with `scenarios` scenarios.
+    pub fn new(model: &Model, scenarios: usize) -> Sample {
+        Sample {
+            inputs: vec![Vec::new(); sampled_priors(model).len()],
+            outputs: vec![Vec::new(); scenarios * cells(model).len()],
+        }
+    }
+
+    /// Futures held.
+    pub fn futures(&self) -> usize {
+        self.outputs.first().map_or(0, |o| o.len())
+    }
+
+    /// Appends the futures of `paths` whose draws it kept (simulated by
+    /// [`crate::engine::Engine::simulate_keeping`]; they must follow the
+    /// ones held).
+    pub fn extend(&mut self, model: &Model, paths: &Paths) {
+        let n = paths.kept;
+        if n == 0 {
+            return;
+        }
+        for (d, dst) in self.inputs.iter_mut().enumerate() {
+            dst.extend_from_slice(paths.draws_of(d));
+        }
+        push_outputs(&mut self.outputs, model, paths, n);
+    }
+
+    /// Appends another sample's futures (the next shard's).
+    pub fn append(&mut self, other: &Sample) {
+        for (a, b) in self.inputs.iter_mut().zip(&other.inputs) {
+            a.extend_from_slice(b);
+        }
+        for (a, b) in self.outputs.iter_mut().zip(&other.outputs) {
+            a.extend_from_slice(b);
+        }
+    }
+}
+
+/// Appends the first `n` futures of `paths` to `outputs`, one column per
+/// scenario and cell (`s * cells + c`, [`cells`]).
+pub fn push_outputs(outputs: &mut [Vec<f32>], model: &Model, paths: &Paths, n: usize) {
+    let cells = cells(model);
+    let mut group = vec![0f32; paths.futures];
+    for s in 0..paths.scenarios {
+        for (c, cell) in cells.iter().enumerate() {
+            let k = (cell.year - model.start_year) as usize;
+            let values: &[f32] = match cell.series {
+                Series::Platform(p) => paths.column(s, k, p),
+                Series::Market => paths.market(s, k),
+                Series::Group(g) => {
+                    group_column_into(model, paths, g, s, k, &mut group);
+                    &group
+                }
+            };
+            outputs[s * cells.len() + c].extend_from_slice(&values[..n]);
+        }
+    }
+}
+
+/// One row of `sensitivity.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SensitivityRow {
+    /// View: `all` or a scenario's name.
+    pub view: String,
+    /// Year.
+    pub year: i32,
+    /// Series.
+    pub series: Series,
+    /// A prior's dotted path, or `deal:<id>`.
+    pub input: String,
+    /// Spearman's rank correlation (none for a deal).
+    pub spearman: Option<f64>,
+    /// Mean output among the lowest and highest tenth of the input (for a
+    /// deal: the lowest and highest outcome means).
+    pub swing: (f64, f64),
+    /// First-order index.
+    pub s1: f64,
+    /// Its bootstrap 90% interval.
+    pub interval: (f64, f64),
+}
+
+impl SensitivityRow {
+    /// Whether every number in the row is finite.
+    pub fn is_finite(&self) -> bool {
+        [
+            self.swing.0,
+            self.swing.1,
+            self.s1,
+            self.interval.0,
+            self.interval.1,
+        ]
+        .iter()
+        .chain(self.spearman.as_ref())
+        .all(|x| x.is_finite())
+    }
+}
+
+/// Bins of the given-data estimator: ten per 2,000 futures, 10 to 100, a
+/// multiple of ten so the swing's tenths are whole bins (and at most half
+/// the futures, so a bin holds two or more).
+pub fn bins_for(n: usize) -> usize {
+    (10 * (n / 2000).clamp(1, 10)).min(n / 2).max(1)
+}
+
+/// One view's output in one cell.
+struct Output {
+    view: String,
+    /// Index of the view's scenario (`None`: `all`).
+    scenario: Option<usize>,
+    cell: usize,
+    /// Where its sums start in a future's row of moments ([`Rows`]).
+    offset: usize,
+    /// Its mean over the sample, taken off every value in the rows (so
+    /// their sums keep their precision in `f32`).
+    center: f64,
+}
+
+/// Per future, one row of every output's moments, in `f32`, of the values
+/// less the output's mean `m`: for a scenario's output `y`: `a = y - m`
+/// and `a^2`; for `all`: `a = sum_s P(s) (y - m)`, `a^2`,
+/// `c = sum_s P(s) (y - m)^2`, `a c`, `c^2`. Adding a future's row into its
+/// bin is one vector loop, for every output at once.
+struct Rows {
+    data: Vec<f32>,
+}
+
+/// The moments of one output in one bin: count, sums of `a`, `a^2`, `c`,
+/// `a c`, `c^2` (`c = a^2` for one scenario).
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    n: f64,
+    a: f64,
+    aa: f64,
+    c: f64,
+    ac: f64,
+    cc: f64,
+}
+
+impl Moments {
+    /// A bin of one scenario's output from its count and sums of `a` and
+    /// `a^2` (`c = a^2`). The bootstrap's covariance of `a` and `a^2`
+    /// within the bin is taken as if `a` were normal there (`Cov(a, a^2) =
+    /// 2 mu s^2`, `Var(a^2) = 2 s^4 + 4 mu^2 s^2`): the third and fourth
+    /// moments would double the rows every future adds into its bins.
+    fn of_one_scenario(n: f64, a: f64, aa: f64) -> Moments {
+        let (mu, c) = (a / n.max(1.0), aa / n.max(1.0));
+        let var = (c - mu * mu).max(0.0);
+        Moments {
+            n,
+            a,
+            aa,
+            c: aa,
+            ac: n * (2.0 * mu * var + mu * c),
+            cc: n * (2.0 * var * var + 4.0 * mu * mu * var + c * c),
+        }
+    }
+
+    fn sums(&self) -> BinSums {
+        BinSums {
+            n: self.n,
+            a: self.a,
+            aa: self.aa,
+            c: self.c,
+        }
+    }
+}
+
+/// The whole analysis: rows by view (`all`, then each scenario), year and
+/// series, each group sorted by `S1`, largest first.
+pub fn analyse(model: &Model, scenarios: &[Scenario], sample: &Sample) -> Vec<SensitivityRow> {
+    let n = sample.futures();
+    if n < 4 {
+        return Vec::new();
+    }
+    let cells = cells(model);
+    let nc = cells.len();
+    let priors = sampled_priors(model);
+    let seed = model.simulation.seed;
+    let mut outputs = Vec::new();
+    let mut width = 0;
+    for c in 0..nc {
+        outputs.push(Output {
+            view: "all".into(),
+            scenario: None,
+            cell: c,
+            offset: width,
+            center: 0.0,
+        });
+        width += 5;
+    }
+    for (s, sc) in scenarios.iter().enumerate() {
+        for c in 0..nc {
+            outputs.push(Output {
+                view: sc.name.clone(),
+                scenario: Some(s),
+                cell: c,
+                offset: width,
+                center: 0.0,
+            });
+            width += 2;
+        }
+    }
+    for o in outputs.iter_mut() {
+        o.center = match o.scenario {
+            Some(s) => mean(&sample.outputs[s * nc + o.cell]),
+            None => scenarios
+                .iter()
+                .enumerate()
+                .map(|(s, sc)| sc.probability * mean(&sample.outputs[s * nc + o.cell]))
+                .sum(),
+        };
+    }
+    let rows = moment_rows(scenarios, sample, &outputs, width, nc);
+    // Ranks of the outputs (for `all`, each future's mean pair rank and the
+    // pairs' rank variance), once each.
+    let output_ranks: Vec<(Vec<f32>, f64)> = outputs
+        .par_iter()
+        .map(|o| match o.scenario {
+            Some(s) => centred(&ranks_f32(&sample.outputs[s * nc + o.cell])),
+            None => pair_ranks(scenarios, &sample.outputs, o.cell, nc),
+        })
+        .collect();
+    let m = bins_for(n);
+    // Per input: its bins, bootstrap draws and every output's row.
+    // Each input's ranks and bins, then every bin's sums of every output.
+    let binned: Vec<(Vec<f64>, Vec<usize>)> = sample
+        .inputs
+        .par_iter()
+        .map(|x| {
+            let xr = ranks(x);
+            let bin_of = xr
+                .iter()
+                .map(|r| (((r - 0.5) as usize) * m / n).min(m - 1))
+                .collect();
+            (xr, bin_of)
+        })
+        .collect();
+    let bin_sums = bin_all(&rows, &binned, m, width, n);
+    // The bootstrap's draws depend only on the bins' sizes, the same for
+    // every input without ties: drawn once (as one resampling of the
+    // futures serves every input).
+    let regular = {
+        let mut size = vec![0.0; m];
+        for r in 0..n {
+            size[(r * m / n).min(m - 1)] += 1.0;
+        }
+        let boot = Bootstrap::new(&size, key(&[seed, tag::BOOTSTRAP]));
+        (size, boot)
+    };
+    let centred_inputs: Vec<(Vec<f32>, f64)> =
+        binned.par_iter().map(|(xr, _)| centred(xr)).collect();
+    let spearman = rank_correlations(&centred_inputs, &output_ranks);
+    let mut table: Vec<(usize, SensitivityRow)> = priors
+        .par_iter()
+        .enumerate()
+        .zip(binned)
+        .zip(bin_sums)
+        .flat_map_iter(|(((j, &p), (_, bin_of)), acc)| {
+            let slot = &model.priors[p];
+            let mut size = vec![0.0; m];
+            for &b in &bin_of {
+                size[b] += 1.0;
+            }
+            let own;
+            let boot = if size == regular.0 {
+                &regular.1
+            } else {
+                own = Bootstrap::new(&size, key(&[seed, tag::BOOTSTRAP]));
+                &own
+            };
+            let mut out = Vec::new();
+            let mut bins = vec![Moments::default(); m];
+            let mut sums = vec![BinSums::default(); m];
+            for (o, output) in outputs.iter().enumerate() {
+                if let Some(s) = output.scenario {
+                    if !uses(&scenarios[s], slot.scope) {
+                        continue;
+                    }
+                }
+                for (b, (bin, sum)) in bins.iter_mut().zip(sums.iter_mut()).enumerate() {
+                    let v = &acc[b * width + output.offset..];
+                    *bin = match output.scenario {
+                        Some(_) => Moments::of_one_scenario(size[b], v[0] as f64, v[1] as f64),
+                        None => Moments {
+                            n: size[b],
+                            a: v[0] as f64,
+                            aa: v[1] as f64,
+                            c: v[2] as f64,
+                            ac: v[3] as f64,
+                            cc: v[4] as f64,
+                        },
+                    };
+                    *sum = bin.sums();
+                }
+                let s1 = binned_s1(&sums);
+                let spearman = spearman[j * outputs.len() + o];
+                let cell = cells[output.cell];
+                out.push((
+                    o,
+                    SensitivityRow {
+                        view: output.view.clone(),
+                        year: cell.year,
+                        series: cell.series,
+                        input: slot.path.clone(),
+                        spearman: Some(spearman),
+                        swing: {
+                            let (lo, hi) = swing(&sums);
+                            (lo + output.center, hi + output.center)
+                        },
+                        s1,
+                        interval: boot.interval(&bins, s1),
+                    },
+                ));
+            }
+            out
+        })
+        .collect();
+    // Deals, in `all`.
+    let deal_rows: Vec<(usize, SensitivityRow)> = model
+        .deals
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(d, deal)| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(key(&[
+                seed,
+                tag::BOOTSTRAP,
+                hash_str(&format!("deal:{}", deal.id)),
+            ]));
+            let draws = DealDraws::new(&mut rng, n, deal.outcomes.len() + 2);
+            let all: Vec<(usize, &Output)> = outputs
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.scenario.is_none())
+                .collect();
+            all.into_iter()
+                .map(|(o, output)| {
+                    let cell = cells[output.cell];
+                    let (s1, interval, swing) =
+                        deal_s1(scenarios, d, sample, output.cell, nc, &draws);
+                    let row = SensitivityRow {
+                        view: "all".into(),
+                        year: cell.year,
+                        series: cell.series,
+                        input: format!("deal:{}", deal.id),
+                        spearman: None,
+                        swing,
+                        s1,
+                        interval,
+                    };
+                    (o, row)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    table.extend(deal_rows);
+    // By view, year and series (the outputs' order), S1 largest first.
+    table.sort_by(|(a, ra), (b, rb)| {
+        let key = |o: usize| {
+            let out = &outputs[o];
+            (
+                out.scenario.map_or(0, |s| s + 1),
+                cells[out.cell].year,
+                out.cell,
+            )
+        };
+        key(*a).cmp(&key(*b)).then(rb.s1.total_cmp(&ra.s1))
+    });
+    table.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Per input, every bin's sums of every future's row: `acc[b * width + x]`.
+/// The inputs are split between the threads, and each thread takes the
+/// rows a block at a time through all its inputs, so that each row is read
+/// from memory once per thread rather than once per input.
+fn bin_all(
+    rows: &Rows,
+    binned: &[(Vec<f64>, Vec<usize>)],
+    m: usize,
+    width: usize,
+    n: usize,
+) -> Vec<Vec<f32>> {
+    match Isa::detect() {
+        // SAFETY: `Isa::detect` chooses AVX2 only on a processor with it.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { bin_all_avx2(rows, binned, m, width, n) },
+        Isa::Portable => bin_all_body(rows, binned, m, width, n),
+    }
+}
+
+/// [`bin_all`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn bin_all_avx2(
+    rows: &Rows,
+    binned: &[(Vec<f64>, Vec<usize>)],
+    m: usize,
+    width: usize,
+    n: usize,
+) -> Vec<Vec<f32>> {
+    bin_all_body(rows, binned, m, width, n)
+}
+
+/// [`bin_all`]'s body, inlined into each compiled copy.
+#[inline(always)]
+fn bin_all_body(
+    rows: &Rows,
+    binned: &[(Vec<f64>, Vec<usize>)],
+    m: usize,
+    width: usize,
+    n: usize,
+) -> Vec<Vec<f32>> {
+    const BLOCK: usize = 64;
+    let per_thread = binned
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1);
+    binned
+        .par_chunks(per_thread)
+        .flat_map_iter(|group| {
+            let mut accs = vec![vec![0f32; m * width]; group.len()];
+            for start in (0..n).step_by(BLOCK) {
+                let end = (start + BLOCK).min(n);
+                for ((_, bin_of), acc) in group.iter().zip(accs.iter_mut()) {
+                    for (i, &b) in bin_of.iter().enumerate().take(end).skip(start) {
+                        let row = &rows.data[i * width..(i + 1) * width];
+                        for (x, y) in acc[b * width..(b + 1) * width].iter_mut().zip(row) {
+                            *x += y;
+                        }
+                    }
+                }
+            }
+            accs
+        })
+        .collect()
+}
+
+/// Every future's row of moments (see [`Rows`]).
+fn moment_rows(
+    scenarios: &[Scenario],
+    sample: &Sample,
+    outputs: &[Output],
+    width: usize,
+    nc: usize,
+) -> Rows {
+    let n = sample.futures();
+    let mut data = vec![0f32; n * width];
+    data.par_chunks_mut(width).enumerate().for_each(|(i, row)| {
+        for o in outputs {
+            let v = &mut row[o.offset..];
+            match o.scenario {
+                Some(s) => {
+                    let y = sample.outputs[s * nc + o.cell][i] as f64 - o.center;
+                    v[..2].copy_from_slice(&[y as f32, (y * y) as f32]);
+                }
+                None => {
+                    let (mut a, mut c) = (0.0, 0.0);
+                    for (s, sc) in scenarios.iter().enumerate() {
+                        let y = sample.outputs[s * nc + o.cell][i] as f64 - o.center;
+                        a += sc.probability * y;
+                        c += sc.probability * y * y;
+                    }
+                    let v5 = [a, a * a, c, a * c, c * c];
+                    for (d, x) in v.iter_mut().zip(v5) {
+                        *d = x as f32;
+                    }
+                }
+            }
+        }
+    });
+    Rows { data }
+}
+
+/// Per future and scenario, the mid-point of the weighted CDF of the pairs
+/// `(future, scenario)` of cell `c` at its value, averaged over the
+/// scenarios with their probabilities: each future's mean pair rank; and
+/// the pairs' rank spread. For the weighted Spearman correlation of `all`.
+/// The CDF is counted on [`PAIR_BINS`] equal bins over the values' range
+/// (values in one bin count as tied), which costs one pass over the pairs
+/// instead of a sort.
+fn pair_ranks(
+    scenarios: &[Scenario],
+    outputs: &[Vec<f32>],
+    c: usize,
+    nc: usize,
+) -> (Vec<f32>, f64) {
+    let n = outputs[c].len();
+    let columns: Vec<(&[f32], f64)> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(s, sc)| (outputs[s * nc + c].as_slice(), sc.probability))
+        .collect();
+    let (lo, hi) = columns
+        .iter()
+        .flat_map(|(v, _)| v.iter())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let scale = if hi > lo {
+        (PAIR_BINS - 1) as f64 / (hi as f64 - lo as f64)
+    } else {
+        0.0
+    };
+    let bin = |y: f32| ((y as f64 - lo as f64) * scale) as usize;
+    let mut mass = vec![0.0; PAIR_BINS];
+    for &(v, p) in &columns {
+        for &y in v {
+            mass[bin(y)] += p;
+        }
+    }
+    let total: f64 = mass.iter().sum();
+    // Mid-CDF of each bin.
+    let mut mid = vec![0.0; PAIR_BINS];
+    let (mut below, mut sum, mut square) = (0.0, 0.0, 0.0);
+    for (m, x) in mid.iter_mut().zip(&mass) {
+        *m = (below + 0.5 * x) / total;
+        sum += x * *m;
+        square += x * *m * *m;
+        below += x;
+    }
+    let mut out = vec![0.0; n];
+    for &(v, p) in &columns {
+        for (o, &y) in out.iter_mut().zip(v) {
+            *o += p * mid[bin(y)];
+        }
+    }
+    // The input is constant within a future, so the weighted covariance
+    // over the pairs is that of each future's mean pair rank; the pairs'
+    // own spread, per future, is the variance's share of the futures.
+    let mean = sum / total;
+    let var = square / total - mean * mean;
+    let (centred, _) = centred(&out);
+    (centred, var * n as f64)
+}
+
+/// Bins of the pairs' CDF in `all` (see [`pair_ranks`]).
+const PAIR_BINS: usize = 1 << 16;
+
+/// The mean of `f32` values, in `f64`.
+fn mean(v: &[f32]) -> f64 {
+    v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64
+}
+
+/// `v` less its mean, in `f32` (exact for centred ranks, which are
+/// multiples of one half below 2^22), and its sum of squares.
+fn centred(v: &[f64]) -> (Vec<f32>, f64) {
+    let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let ss = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+    (v.iter().map(|x| (x - mean) as f32).collect(), ss)
+}
+
+/// `sum x y` of a block of at most [`RANK_BLOCK`] values, in `f32` with
+/// 32 partial sums (four vector registers, so the additions do not wait on
+/// each other; a fixed order, so a fixed result), returned in `f64` for
+/// the sum over blocks.
+fn dot_f32(x: &[f32], y: &[f32]) -> f64 {
+    let mut acc = [0f32; 32];
+    let (xc, yc) = (x.chunks_exact(32), y.chunks_exact(32));
+    let tail: f64 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| (a * b) as f64)
+        .sum();
+    for (a, b) in xc.zip(yc) {
+        for l in 0..32 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    acc.iter().map(|&a| a as f64).sum::<f64>() + tail
+}
+
+/// Futures per block of the rank correlations: every output's block of
+/// ranks (`f32`) stays in the second-level cache while each input passes.
+const RANK_BLOCK: usize = 4096;
+
+/// `sum x y`, with eight partial sums (so it compiles to vector code; the
+/// order is fixed, so the result too).
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut acc = [0.0; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let tail: f64 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in xc.zip(yc) {
+        for l in 0..8 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+/// Spearman's correlation of every input with every output (`[input *
+/// outputs + output]`), from centred ranks and their sums of squares (in
+/// `all`: the input's rank against each future's mean pair rank, over the
+/// pairs' spread). The dot products run a block of futures at a time
+/// through every input and output, so each rank is read from memory once.
+fn rank_correlations(inputs: &[(Vec<f32>, f64)], outputs: &[(Vec<f32>, f64)]) -> Vec<f64> {
+    let n = inputs.first().map_or(0, |x| x.0.len());
+    let no = outputs.len();
+    let mut dots = vec![0.0; inputs.len() * no];
+    dots.par_chunks_mut(no)
+        .zip(inputs)
+        .for_each(|(row, (x, _))| {
+            for start in (0..n).step_by(RANK_BLOCK) {
+                let end = (start + RANK_BLOCK).min(n);
+                let xb = &x[start..end];
+                for (d, (y, _)) in row.iter_mut().zip(outputs) {
+                    *d += dot_f32(xb, &y[start..end]);
+                }
+            }
+        });
+    for (j, (_, x_ss)) in inputs.iter().enumerate() {
+        for (o, (_, y_ss)) in outputs.iter().enumerate() {
+            let d = &mut dots[j * no + o];
+            *d = if *x_ss > 0.0 && *y_ss > 0.0 {
+                *d / (x_ss * y_ss).sqrt()
+            } else {
+                0.0
+            };
+        }
+    }
+    dots
+}
+
+/// One bin's bootstrap draws, one per replicate: the number of resampled
+/// futures `k` (Poisson with the bin's size, from rand_distr), `sqrt(k)
+/// z0` and `sqrt(k) z1` (`z` two standard normals) and `1 / max(k, 1)`.
+struct BinDraws {
+    k: [f64; REPLICATES],
+    u0: [f64; REPLICATES],
+    u1: [f64; REPLICATES],
+    inv: [f64; REPLICATES],
+}
+
+/// The bootstrap draws of one binning: per bin, every replicate's
+/// (fixed-size arrays, so each bin's replicates are one vector loop), and
+/// per replicate the total `k`.
+struct Bootstrap {
+    bins: Vec<BinDraws>,
+    total: [f64; REPLICATES],
+}
+
+impl Bootstrap {
+    fn new(size: &[f64], seed: u64) -> Bootstrap {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut total = [0.0; REPLICATES];
+        let bins = size
+            .iter()
+            .map(|&s| {
+                let poisson = Poisson::new(s.max(1.0)).ok();
+                let mut d = BinDraws {
+                    k: [0.0; REPLICATES],
+                    u0: [0.0; REPLICATES],
+                    u1: [0.0; REPLICATES],
+                    inv: [0.0; REPLICATES],
+                };
+                for (r, total) in total.iter_mut().enumerate() {
+                    let k: f64 = match (&poisson, s > 0.0) {
+                        (Some(p), true) => p.sample(&mut rng),
+                        _ => 0.0,
+                    };
+                    let z0: f64 = StandardNormal.sample(&mut rng);
+                    let z1: f64 = StandardNormal.sample(&mut rng);
+                    d.k[r] = k;
+                    d.u0[r] = k.sqrt() * z0;
+                    d.u1[r] = k.sqrt() * z1;
+                    d.inv[r] = 1.0 / k.max(1.0);
+                    *total += k;
+                }
+                d
+            })
+            .collect();
+        Bootstrap { bins, total }
+    }
+
+    /// The 90% interval of `S1` ([`interval_of`]). In each
+    /// replicate a bin's sums of `a` and `c` over its resampled futures are
+    /// their normal approximation, `K mu + sqrt(K) L z` (`mu` and `L L'`
+    /// the mean and covariance of `(a, c)` in the bin); the bins' noise
+    /// correction (their pooled within variance) is the sample's.
+    fn interval(&self, bins: &[Moments], estimate: f64) -> (f64, f64) {
+        let mut reps = match Isa::detect() {
+            // SAFETY: `Isa::detect` chooses AVX2 only on a processor with it.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { replicates_avx2(self, bins) },
+            Isa::Portable => replicates_body(self, bins),
+        };
+        interval_of(&mut reps, estimate)
+    }
+}
+
+/// [`replicates_body`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn replicates_avx2(boot: &Bootstrap, bins: &[Moments]) -> [f64; REPLICATES] {
+    replicates_body(boot, bins)
+}
+
+/// `S1` in each bootstrap replicate: one pass over the bins, each bin's
+/// replicates in a vector loop, accumulating per replicate the futures,
+/// the sums of `a` and `c`, and `sum_b a_b^2 / K_b` (the between-bin sum of
+/// squares is that less `(sum a)^2 / N`).
+#[inline(always)]
+fn replicates_body(boot: &Bootstrap, bins: &[Moments]) -> [f64; REPLICATES] {
+    const R: usize = REPLICATES;
+    let (mut sa, mut sq, mut sc) = ([0.0; R], [0.0; R], [0.0; R]);
+    let (mut ssw, mut occupied, mut n) = (0.0, 0.0, 0.0);
+    for (d, m) in boot.bins.iter().zip(bins) {
+        if m.n <= 0.0 {
+            continue;
+        }
+        occupied += 1.0;
+        n += m.n;
+        ssw += (m.aa - m.a * m.a / m.n).max(0.0);
+        let (mu_a, mu_c) = (m.a / m.n, m.c / m.n);
+        let vaa = (m.aa / m.n - mu_a * mu_a).max(0.0);
+        let vac = m.ac / m.n - mu_a * mu_c;
+        let vcc = (m.cc / m.n - mu_c * mu_c).max(0.0);
+        // L L' = [[vaa, vac], [vac, vcc]].
+        let l0 = vaa.sqrt();
+        let l2 = if l0 > 0.0 { vac / l0 } else { 0.0 };
+        let l3 = (vcc - l2 * l2).max(0.0).sqrt();
+        for r in 0..R {
+            let a = d.k[r] * mu_a + l0 * d.u0[r];
+            sa[r] += a;
+            sq[r] += a * a * d.inv[r];
+            sc[r] += d.k[r] * mu_c + l2 * d.u0[r] + l3 * d.u1[r];
+        }
+    }
+    let msw = ssw / (n - occupied).max(1.0);
+    std::array::from_fn(|r| {
+        let total = boot.total[r];
+        let t = total.max(1.0);
+        let mean = sa[r] / t;
+        let var = sc[r] / t - mean * mean;
+        if var.is_nan() || var <= 0.0 || occupied < 2.0 {
+            return 0.0;
+        }
+        let msb = (sq[r] - sa[r] * mean) / (occupied - 1.0);
+        (msb - msw) / (total / occupied) / var
+    })
+}
+
+/// The 90% interval of an estimate from its bootstrap replicates: their
+/// 5% and 95% quantiles, shifted by the bootstrap's estimate of the bias
+/// (the replicates' mean less the estimate). The shift matters for `S1`:
+/// a replicate's bins are centred on the sample's bin means, noise
+/// included, so the replicates centre on the uncorrected between-bin
+/// variance, not on the corrected estimate.
+fn interval_of(reps: &mut [f64], estimate: f64) -> (f64, f64) {
+    let bias = reps.iter().sum::<f64>() / reps.len().max(1) as f64 - estimate;
+    let (lo, hi) = quantiles_5_95(reps);
+    (lo - bias, hi - bias)
+}
+
+/// The 5% and 95% quantiles (type 7) of `x`, reordering it: two selections
+/// instead of a sort.
+fn quantiles_5_95(x: &mut [f64]) -> (f64, f64) {
+    let n = x.len();
+    if n < 2 {
+        let v = x.first().copied().unwrap_or(0.0);
+        return (v, v);
+    }
+    let at = |x: &mut [f64], q: f64| -> f64 {
+        let h = (n - 1) as f64 * q;
+        let lo = h.floor() as usize;
+        let (_, &mut a, rest) = x.select_nth_unstable_by(lo, |a, b| a.total_cmp(b));
+        let b = rest.iter().copied().fold(f64::INFINITY, f64::min);
+        if lo + 1 < n {
+            a + (h - lo as f64) * (b - a)
+        } else {
+            a
+        }
+    };
+    (at(x, 0.05), at(x, 0.95))
+}
+
+/// The bootstrap draws of a deal: per replicate, the number of resampled
+/// futures and `dims` standard normals.
+struct DealDraws {
+    counts: Vec<f64>,
+    normals: Vec<Vec<f64>>,
+}
+
+impl DealDraws {
+    fn new(rng: &mut Xoshiro256PlusPlus, n: usize, dims: usize) -> DealDraws {
+        let poisson = Poisson::new(n as f64).ok();
+        let counts = (0..REPLICATES)
+            .map(|_| poisson.as_ref().map_or(n as f64, |p| p.sample(&mut *rng)))
+            .collect();
+        let normals = (0..REPLICATES)
+            .map(|_| {
+                (0..dims)
+                    .map(|_| StandardNormal.sample(&mut *rng))
+                    .collect()
+            })
+            .collect();
+        DealDraws { counts, normals }
+    }
+}
+
+/// A deal's `S1` in `all`, its interval and its outcome means' range.
+fn deal_s1(
+    scenarios: &[Scenario],
+    d: usize,
+    sample: &Sample,
+    cell: usize,
+    nc: usize,
+    draws: &DealDraws,
+) -> (f64, (f64, f64), (f64, f64)) {
+    let n = sample.futures();
+    let n_out = scenarios.iter().map(|s| s.outcomes[d]).max().unwrap_or(0) + 1;
+    let p_out: Vec<f64> = (0..n_out)
+        .map(|o| {
+            scenarios
+                .iter()
+                .filter(|s| s.outcomes[d] == o)
+                .map(|s| s.probability)
+                .sum()
+        })
+        .collect();
+    let live: Vec<usize> = (0..n_out).filter(|&o| p_out[o] > 0.0).collect();
+    // Per future, column by column: each live outcome's conditional mean,
+    // then a = sum_s P(s) y and c = sum_s P(s) y^2.
+    let dims = live.len() + 2;
+    let mut v = vec![vec![0.0; n]; dims];
+    for (s, sc) in scenarios.iter().enumerate() {
+        let o = sc.outcomes[d];
+        let y = &sample.outputs[s * nc + cell][..n];
+        if let Some(pos) = live.iter().position(|&l| l == o) {
+            let w = sc.probability / p_out[o];
+            for (x, &y) in v[pos].iter_mut().zip(y) {
+                *x += w * y as f64;
+            }
+        }
+        let p = sc.probability;
+        let (head, tail) = v.split_at_mut(dims - 1);
+        for ((a, c), &y) in head[dims - 2].iter_mut().zip(tail[0].iter_mut()).zip(y) {
+            let y = y as f64;
+            *a += p * y;
+            *c += p * y * y;
+        }
+    }
+    let mut mu: Vec<f64> = v.iter().map(|col| col.iter().sum()).collect();
+    let mut second = vec![0.0; dims * dims];
+    for x in 0..dims {
+        for y in x..dims {
+            let s = dot(&v[x], &v[y]);
+            second[x * dims + y] = s;
+            second[y * dims + x] = s;
+        }
+    }
+    let nf = n as f64;
+    mu.iter_mut().for_each(|x| *x /= nf);
+    let mut cov = vec![0.0; dims * dims];
+    for x in 0..dims {
+        for y in 0..dims {
+            cov[x * dims + y] = second[x * dims + y] / nf - mu[x] * mu[y];
+        }
+    }
+    let s1_of = |means: &[f64]| -> f64 {
+        let mean = means[dims - 2];
+        let var = means[dims - 1] - mean * mean;
+        if var.is_nan() || var <= 0.0 {
+            return 0.0;
+        }
+        live.iter()
+            .enumerate()
+            .map(|(k, &o)| p_out[o] * (means[k] - mean).powi(2))
+            .sum::<f64>()
+            / var
+    };
+    let s1 = s1_of(&mu);
+    let l = cholesky(&cov, dims);
+    let mut reps: Vec<f64> = (0..REPLICATES)
+        .map(|r| {
+            let k = draws.counts[r].max(1.0);
+            let z = &draws.normals[r];
+            let means: Vec<f64> = (0..dims)
+                .map(|x| mu[x] + (0..dims).map(|y| l[x * dims + y] * z[y]).sum::<f64>() / k.sqrt())
+                .collect();
+            s1_of(&means)
+        })
+        .collect();
+    let outcome_means = &mu[..live.len()];
+    let lo = outcome_means.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = outcome_means
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    (s1, interval_of(&mut reps, s1), (lo, hi))
+}
+
+/// An input in words, for charts: "OpenAI growth", "Google TPU drift",
+/// "Deal: OpenAI-Broadcom", "Tranche paid: OpenAI commitment to Trainium,
+/// 2027-30".
+pub fn input_label(model: &Model, input: &str) -> String {
+    if let Some(id) = input.strip_prefix("deal:") {
+        return match model.deals.iter().find(|d| d.id == id) {
+            Some(d) => format!("Deal: {}", d.label),
+            None => input.to_string(),
+        };
+    }
+    let Some(slot) = model.priors.iter().find(|p| p.path == input) else {
+        return input.to_string();
+    };
+    if let Some(e) = slot.effect {
+        let effect = &model.effects[e];
+        let what = effect_words(model, &effect.kind, effect.from, effect.to);
+        return match effect.outcome {
+            Some((d, o)) => format!("{}: {what}", model.deals[d].outcomes[o].label),
+            None => what,
+        };
+    }
+    let parts: Vec<&str> = input.split('.').collect();
+    let field = |f: &str| f.replace('_', " ");
+    match parts.as_slice() {
+        ["platforms", id, f] => {
+            let label = model
+                .platforms
+                .iter()
+                .find(|p| p.id == *id)
+                .map_or(*id, |p| &p.label);
+            format!("{label} {}", field(f))
+        }
+        ["buyers", id, "affinity", p] => {
+            let b = model
+                .buyers
+                .iter()
+                .find(|b| b.id == *id)
+                .map_or(*id, |b| &b.label);
+            let pl = model
+                .platforms
+                .iter()
+                .find(|x| x.id == *p)
+                .map_or(*p, |x| &x.label);
+            format!("{b} affinity for {pl}")
+        }
+        ["buyers", id, f] => {
+            let b = model
+                .buyers
+                .iter()
+                .find(|b| b.id == *id)
+                .map_or(*id, |b| &b.label);
+            format!("{b} {}", field(f))
+        }
+        _ => input.to_string(),
+    }
+}
+
+/// What an effect does, in words, with its years.
+fn effect_words(model: &Model, kind: &EffectKind, from: i32, to: i32) -> String {
+    let years = if from == to {
+        from.to_string()
+    } else if from / 100 == to / 100 {
+        format!("{from}–{:02}", to % 100)
+    } else {
+        format!("{from}–{to}")
+    };
+    let buyers = |bs: &[usize]| {
+        if bs.len() == model.buyers.len() && bs.len() > 1 {
+            "all buyers".to_string()
+        } else {
+            bs.iter()
+                .map(|&b| model.buyers[b].label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let platform = |p: usize| model.platforms[p].label.as_str();
+    match kind {
+        EffectKind::Commitment {
+            buyer, platform: p, ..
+        } => format!(
+            "{} commitment to {}, {years}",
+            model.buyers[*buyer].label,
+            platform(*p)
+        ),
+        EffectKind::Affinity {
+            buyers: bs,
+            platform: p,
+            ..
+        } => {
+            format!("{} preference for {}, {years}", buyers(bs), platform(*p))
+        }
+        EffectKind::Drift { platform: p, .. } => format!("{} drift shift, {years}", platform(*p)),
+        EffectKind::Growth { buyers: bs, .. } => format!("{} growth shift, {years}", buyers(bs)),
+    }
+}
