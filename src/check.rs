@@ -92,6 +92,51 @@ fn effect_line(model: &Model, e: EffectId) -> String {
     }
 }
 
+/// Futures `check` simulates to place the observations.
+pub const CHECK_FUTURES: usize = 2000;
+
+/// The observations, each with its likelihood's mean and sd and where its
+/// centre falls in the unconditioned forecast (`all`), from a short
+/// simulation of at most [`CHECK_FUTURES`] futures.
+pub fn observations(model: &Model, scenarios: &[Scenario]) -> String {
+    let mut o = String::new();
+    if model.observations.is_empty() {
+        return o;
+    }
+    let n = model.simulation.futures.min(CHECK_FUTURES);
+    let mut short = model.clone();
+    short.simulation.futures = n;
+    let paths = crate::engine::simulate(&short, scenarios, &|_| {});
+    let rows = crate::evidence::place_observations(&short, scenarios, &paths);
+    let _ = writeln!(
+        o,
+        "\nObserved (a normal likelihood per interval; where its centre falls in the unconditioned forecast, from a short simulation of {n} futures per scenario):"
+    );
+    for (obs, r) in model.observations.iter().zip(&rows) {
+        let show = |x: f64| {
+            if obs.series == Series::Market {
+                fmt_num(x)
+            } else {
+                pct(x)
+            }
+        };
+        let _ = writeln!(
+            o,
+            "  {:<28} {} to {}: mean {}, sd {}; forecast 5/50/95% {} / {} / {}; its centre at percentile {:.1}",
+            obs.path,
+            show(obs.low),
+            show(obs.high),
+            show(obs.mean()),
+            show(obs.sd()),
+            show(r.before[0]),
+            show(r.before[1]),
+            show(r.before[2]),
+            100.0 * r.percentile
+        );
+    }
+    o
+}
+
 /// The full description printed by `check`.
 pub fn describe(model: &Model, scenarios: &[Scenario], file: &str) -> String {
     let mut o = String::new();

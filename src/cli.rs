@@ -30,6 +30,9 @@ pub enum Command {
     /// Sobol study: first- and total-order indices of every uncertain prior
     /// from a Saltelli design simulated by the run's engine.
     Sobol(SobolArgs),
+    /// Sweep one or two fields over values: one run per value (or pair),
+    /// all on the same futures, tabled and charted side by side.
+    Sweep(SweepArgs),
     /// Redraw the report of a finished run from its tables (no simulation).
     Report {
         /// The run's output folder (e.g. output/ai-accelerators).
@@ -105,6 +108,47 @@ pub struct RunArgs {
     /// charts).
     #[arg(long)]
     pub no_sensitivity: bool,
+    /// Also write FILE: a copy of the model whose priors are fitted to
+    /// their posterior under [observed], with [observed] commented out
+    /// (one model with observations; never overwrites a file).
+    #[arg(long, value_name = "FILE")]
+    pub write_posterior: Option<PathBuf>,
+    /// Chart size in pixels, WxH.
+    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
+    pub chart_size: (u32, u32),
+    /// No progress bar and no summary lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Model file (default: the built-in AI-accelerator model).
+    pub model: Option<PathBuf>,
+    /// A field and its values, PATH=v1,v2,... in --set syntax (values split
+    /// at top-level commas: "pert(0.05, 0.2, 0.5)" is one value). Once or
+    /// twice (a grid of two fields).
+    #[arg(long = "vary", value_name = "PATH=V1,V2,...", required = true)]
+    pub vary: Vec<String>,
+    /// Futures per scenario (overrides simulation.futures).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sharecast::model::MAX_FUTURES as u64))]
+    pub futures: Option<u64>,
+    /// Seed, an integer in [0, 2^63 - 1] (overrides simulation.seed).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    pub seed: Option<u64>,
+    /// Sampling scheme (overrides simulation.sampling).
+    #[arg(long, value_enum)]
+    pub sampling: Option<SamplingArg>,
+    /// Override a field in every variant: PATH=VALUE. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Output folder (default: output/<model name>.sweep).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Chart size in pixels, WxH.
     #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
     pub chart_size: (u32, u32),

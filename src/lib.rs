@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod engine;
+pub mod evidence;
 pub(crate) mod fastmath;
 mod hugepages;
 pub mod isa;

@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         cli::Command::Check { model, set } => commands::check(model.as_deref(), &set),
         cli::Command::Run(args) => commands::run(&args),
         cli::Command::Sobol(args) => commands::sobol(&args),
+        cli::Command::Sweep(args) => commands::sweep(&args),
         cli::Command::Report { dir, chart_size } => commands::report(&dir, chart_size),
     };
     match result {

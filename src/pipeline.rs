@@ -5,6 +5,7 @@
 //! stage never drives the engine: this module does.
 
 use crate::engine::{Engine, Paths};
+use crate::evidence::{condition, Posterior};
 use crate::model::Model;
 use crate::scenario::{self, Scenario};
 use crate::sensitivity::{self, Sample, SensitivityRow};
@@ -71,31 +72,84 @@ pub struct Outcome {
     pub paths: Option<Paths>,
     /// The sensitivity tables.
     pub sensitivity: Vec<SensitivityRow>,
-    /// Seconds per stage: `simulate`, `summarise`.
+    /// The tables conditioned on the model's observations, if it has any.
+    pub posterior: Option<Posterior>,
+    /// Seconds per stage: `simulate`, `summarise`, `sensitivity`,
+    /// `condition`.
     pub seconds: BTreeMap<String, f64>,
 }
 
-/// Simulates and summarises every future of `model`, and analyses its
-/// sensitivity unless `with_sensitivity` is false.
+/// Futures a sketch run keeps whole for the posterior at most.
+pub const POSTERIOR_KEEP: usize = 100_000;
+
+/// How many leading futures a sketch run keeps whole (every path and
+/// draw) to condition on the observations: none without observations,
+/// else [`POSTERIOR_KEEP`] or as many as fit a quarter of
+/// [`EXACT_BUDGET`], whichever is fewer.
+pub fn posterior_keep(model: &Model, scenarios: usize) -> usize {
+    if model.observations.is_empty() {
+        return 0;
+    }
+    let per_future = (scenarios * (model.horizon() + 1) * (model.platforms.len() + 1) * 4) as u128;
+    let fit = (EXACT_BUDGET / 4 / per_future.max(1)) as usize;
+    POSTERIOR_KEEP.min(fit).max(1000)
+}
+
+/// The leading futures a sketch run keeps, as they are simulated: the
+/// sensitivity's sample and the posterior's whole paths. Both grow by
+/// appending the next futures, so any split of the run keeps the same.
+pub struct Kept {
+    /// Draws and focus outputs of the first `min(N, KEEP)` futures.
+    pub sample: Sample,
+    /// Every path of the first [`posterior_keep`] futures.
+    pub paths: Option<Paths>,
+}
+
+/// How many leading futures [`Kept`] takes for each use.
+#[derive(Debug, Clone, Copy)]
+pub struct Keep {
+    /// For the sensitivity (at most [`sensitivity::KEEP`]).
+    pub sample: usize,
+    /// For the posterior.
+    pub paths: usize,
+}
+
+/// The draws of the sampled priors held by `paths`, prior by prior.
+fn draws_of(model: &Model, paths: &Paths) -> Vec<Vec<f64>> {
+    (0..sensitivity::sampled_priors(model).len())
+        .map(|d| paths.draws_of(d).to_vec())
+        .collect()
+}
+
+/// Simulates and summarises every future of `model`, analyses its
+/// sensitivity unless `with_sensitivity` is false, and conditions it on
+/// its observations when it has any.
 pub fn run(
     model: &Model,
     scenarios: &[Scenario],
     (summaries, with_sensitivity): (Summaries, bool),
     progress: &(dyn Fn(usize) + Sync),
 ) -> Outcome {
-    let keep = if with_sensitivity { usize::MAX } else { 0 };
+    let observed = !model.observations.is_empty();
     let engine = Engine::new(model, scenarios);
     let mut seconds = BTreeMap::new();
     match summaries {
         Summaries::Exact => {
             let t = Instant::now();
+            let keep = if with_sensitivity || observed {
+                usize::MAX
+            } else {
+                0
+            };
             let paths = engine.simulate_keeping(0..model.simulation.futures, keep, progress);
             seconds.insert("simulate".into(), t.elapsed().as_secs_f64());
             // The summaries and the sensitivity read the same paths and
             // neither waits for the other: run side by side, each filling
             // the other's idle moments.
             let mut sample = Sample::new(model, scenarios.len());
-            sample.extend(model, &paths);
+            if with_sensitivity {
+                sample.extend(model, &paths, usize::MAX);
+            }
             let ((summary, t_sum), (sensitivity, t_sens)) = rayon::join(
                 || {
                     let t = Instant::now();
@@ -113,25 +167,42 @@ pub fn run(
             );
             seconds.insert("summarise".into(), t_sum.as_secs_f64());
             seconds.insert("sensitivity".into(), t_sens.as_secs_f64());
+            let t = Instant::now();
+            let posterior =
+                observed.then(|| condition(model, scenarios, &paths, &draws_of(model, &paths)));
+            if observed {
+                seconds.insert("condition".into(), t.elapsed().as_secs_f64());
+            }
             Outcome {
                 summary,
                 clamps: paths.clamps.clone(),
                 paths: Some(paths),
                 sensitivity,
+                posterior,
                 seconds,
             }
         }
         Summaries::Sketch => {
             let plan = SketchPlan::new(model, scenarios);
             let mut state = SketchState::new(model, &plan);
-            let mut sample = Sample::new(model, scenarios.len());
+            let mut kept = Kept {
+                sample: Sample::new(model, scenarios.len()),
+                paths: None,
+            };
+            let keep = Keep {
+                sample: if with_sensitivity {
+                    sensitivity::KEEP
+                } else {
+                    0
+                },
+                paths: posterior_keep(model, scenarios.len()),
+            };
             let times = fold(
                 &engine,
-                model,
-                &plan,
-                (&mut state, &mut sample),
+                (model, &plan),
+                (&mut state, &mut kept),
                 0..model.simulation.futures,
-                keep.min(sensitivity::KEEP),
+                keep,
                 progress,
             );
             let t = Instant::now();
@@ -140,16 +211,25 @@ pub fn run(
             seconds.insert("summarise".into(), (times.1 + t.elapsed()).as_secs_f64());
             let t = Instant::now();
             let rows = if with_sensitivity {
-                sensitivity::analyse(model, scenarios, &sample)
+                sensitivity::analyse(model, scenarios, &kept.sample)
             } else {
                 Vec::new()
             };
             seconds.insert("sensitivity".into(), (times.2 + t.elapsed()).as_secs_f64());
+            let t = Instant::now();
+            let posterior = kept
+                .paths
+                .as_ref()
+                .map(|p| condition(model, scenarios, p, &draws_of(model, p)));
+            if observed {
+                seconds.insert("condition".into(), t.elapsed().as_secs_f64());
+            }
             Outcome {
                 summary,
                 clamps: state.clamps.clone(),
                 paths: None,
                 sensitivity: rows,
+                posterior,
                 seconds,
             }
         }
@@ -157,33 +237,39 @@ pub fn run(
 }
 
 /// Simulates futures `range` block by block, folds each block into the
-/// sketch state and keeps its futures below run index `keep` (at most
-/// [`sensitivity::KEEP`]) in the sample; returns the time spent
-/// simulating, folding and keeping.
+/// sketch state and keeps its leading futures ([`Keep`]); returns the time
+/// spent simulating, folding and keeping.
 pub fn fold(
     engine: &Engine<'_>,
-    model: &Model,
-    plan: &SketchPlan,
-    (state, sample): (&mut SketchState, &mut Sample),
+    (model, plan): (&Model, &SketchPlan),
+    (state, kept): (&mut SketchState, &mut Kept),
     range: Range<usize>,
-    keep: usize,
+    keep: Keep,
     progress: &(dyn Fn(usize) + Sync),
 ) -> (Duration, Duration, Duration) {
-    let (mut simulate, mut summarise, mut kept) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut simulate, mut summarise, mut keeping) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let block = block_size(model, plan.scenarios());
     let mut start = range.start;
     while start < range.end {
         let end = (start + block).min(range.end);
         let t = Instant::now();
-        let paths = engine.simulate_keeping(start..end, keep, progress);
+        let paths = engine.simulate_keeping(start..end, keep.sample.max(keep.paths), progress);
         simulate += t.elapsed();
         let t = Instant::now();
         state.fold(model, plan, &paths);
         summarise += t.elapsed();
         let t = Instant::now();
-        sample.extend(model, &paths);
-        kept += t.elapsed();
+        kept.sample.extend(model, &paths, keep.sample);
+        if start < keep.paths {
+            let part = paths.first_futures(keep.paths - start);
+            match kept.paths.as_mut() {
+                Some(p) => p.append(&part),
+                None => kept.paths = Some(part),
+            }
+        }
+        keeping += t.elapsed();
         start = end;
     }
-    (simulate, summarise, kept)
+    (simulate, summarise, keeping)
 }

@@ -126,7 +126,7 @@ fn fast_paths_match_the_plain_estimators() {
     let engine = Engine::new(&m, &s);
     let paths = engine.simulate_keeping(0..4000, usize::MAX, &|_| {});
     let mut sample = Sample::new(&m, s.len());
-    sample.extend(&m, &paths);
+    sample.extend(&m, &paths, usize::MAX);
     let table = analyse(&m, &s, &sample);
     let cells = cells(&m);
     let nc = cells.len();

@@ -103,16 +103,15 @@ fn any_split_of_the_futures_gives_the_same_state() {
         .into_iter()
         .map(|r| {
             let mut st = SketchState::new(&m, &plan);
-            let mut sample = sharecast::sensitivity::Sample::new(&m, s.len());
-            pipeline::fold(
-                &engine,
-                &m,
-                &plan,
-                (&mut st, &mut sample),
-                r,
-                sharecast::sensitivity::KEEP,
-                &|_| {},
-            );
+            let mut kept = pipeline::Kept {
+                sample: sharecast::sensitivity::Sample::new(&m, s.len()),
+                paths: None,
+            };
+            let keep = pipeline::Keep {
+                sample: sharecast::sensitivity::KEEP,
+                paths: 0,
+            };
+            pipeline::fold(&engine, (&m, &plan), (&mut st, &mut kept), r, keep, &|_| {});
             st
         })
         .collect();

@@ -1,13 +1,16 @@
 //! The commands: each reads like the pipeline it runs.
 
 mod sobol;
+mod sweep;
 pub use sobol::sobol;
+pub use sweep::sweep;
 
 use crate::cli::{RunArgs, SamplingArg, SummariesArg};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sharecast::model::{self, Model, Series};
-use sharecast::output::{self, manifest::sha256_hex, Lock, Manifest, Staged};
+use sharecast::output::manifest::{sha256_hex, PosteriorInfo};
+use sharecast::output::{self, Lock, Manifest, Staged};
 use sharecast::pipeline::{self, Summaries};
 use sharecast::{check as describe, scenario, summary};
 use std::io::{IsTerminal, Write};
@@ -50,7 +53,8 @@ pub fn check(path: Option<&Path>, set: &[String]) -> Result<()> {
     let source = read_source(path)?;
     let model = load(&source, set)?;
     let scenarios = scenario::enumerate(&model);
-    let text = describe::describe(&model, &scenarios, &source.name);
+    let mut text = describe::describe(&model, &scenarios, &source.name);
+    text.push_str(&describe::observations(&model, &scenarios));
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     writeln!(out, "\nok: {} is valid", source.name)?;
@@ -116,6 +120,26 @@ pub fn run(args: &RunArgs) -> Result<()> {
         bail!("{}", problems.join("\n"));
     }
     let batch = jobs.len() > 1;
+    if let Some(file) = &args.write_posterior {
+        if batch {
+            bail!(
+                "--write-posterior writes one model file: run one model with it, not {}",
+                jobs.len()
+            );
+        }
+        if jobs[0].1.observations.is_empty() {
+            bail!(
+                "model '{}' has no [observed] values, so it has no posterior to write; add an [observed.YEAR] table or drop --write-posterior",
+                jobs[0].1.name
+            );
+        }
+        if std::fs::symlink_metadata(file).is_ok() {
+            bail!(
+                "will not write '{}': it already exists; sharecast never overwrites a file: give --write-posterior a new file name",
+                file.display()
+            );
+        }
+    }
     let mut outs: Vec<PathBuf> = Vec::new();
     for (_, m) in &jobs {
         let dir = match (&args.out, batch) {
@@ -197,8 +221,12 @@ fn run_one(job: &Job<'_>) -> Result<String> {
     bar.finish_and_clear();
     let (summary, clamps, paths) = (outcome.summary, outcome.clamps, outcome.paths);
     let sensitivity = outcome.sensitivity;
+    let posterior = outcome.posterior;
     let mut seconds = outcome.seconds;
     if let Err(e) = summary.check_finite(model) {
+        bail!("model '{}': {e}; nothing was written", model.name);
+    }
+    if let Some(Err(e)) = posterior.as_ref().map(|p| p.check_finite(model)) {
         bail!("model '{}': {e}; nothing was written", model.name);
     }
     if let Some(r) = sensitivity.iter().find(|r| !r.is_finite()) {
@@ -217,6 +245,10 @@ fn run_one(job: &Job<'_>) -> Result<String> {
     let keep_paths = if args.paths { paths.as_ref() } else { None };
     let rows = (!args.no_sensitivity).then_some(sensitivity.as_slice());
     output::write_tables(dir, model, &scenarios, (&summary, rows), keep_paths)?;
+    if let Some(post) = &posterior {
+        output::write_posterior(dir, model, post)?;
+        warn_low_ess(model, post);
+    }
     // The model as read, so `sharecast report` can redraw from this folder alone.
     let p = dir.join("model.toml");
     std::fs::write(&p, &job.source.text)
@@ -247,6 +279,14 @@ fn run_one(job: &Job<'_>) -> Result<String> {
             .collect(),
         summaries: summaries.name().into(),
         sensitivity: !args.no_sensitivity,
+        posterior: posterior.as_ref().map(|p| PosteriorInfo {
+            futures: p.futures,
+            ess: p.views.iter().map(|(v, e)| (v.name.clone(), *e)).collect(),
+            low_ess: p.low_ess().iter().map(|(v, _)| v.to_string()).collect(),
+            hardest_observation: p
+                .hardest()
+                .map(|o| model.observations[o.observation].path.clone()),
+        }),
         files: Vec::new(),
     };
     manifest.write(dir)?;
@@ -263,6 +303,18 @@ fn run_one(job: &Job<'_>) -> Result<String> {
         .insert("total".to_string(), t0.elapsed().as_secs_f64());
     manifest.write(dir)?;
     let final_dir = staged.commit()?;
+    if let (Some(file), Some(post)) = (&args.write_posterior, &posterior) {
+        let text = sharecast::evidence::write::posterior_model(
+            model,
+            &job.source.text,
+            post,
+            &job.source.name,
+        );
+        output::write_new_file(file, text.as_bytes(), job.protect)?;
+        if !args.quiet {
+            eprintln!("posterior model -> {}", file.display());
+        }
+    }
     Ok(format!(
         "{}: {} scenarios x {} futures in {:.2} s -> {}{}",
         model.name,
@@ -272,6 +324,40 @@ fn run_one(job: &Job<'_>) -> Result<String> {
         final_dir.display(),
         headline(model, &summary)
     ))
+}
+
+/// Warns (on stderr, even with `--quiet`) when conditioning leaves views
+/// with an effective sample size below 100, naming the observation that is
+/// hardest to reproduce.
+fn warn_low_ess(model: &Model, post: &sharecast::evidence::Posterior) {
+    let low = post.low_ess();
+    if low.is_empty() {
+        return;
+    }
+    let (worst, ess) = low
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .copied()
+        .unwrap_or(("all", 0.0));
+    let hardest = post.hardest().map(|o| {
+        let obs = &model.observations[o.observation];
+        format!(
+            "; the observation hardest to reproduce is {} ({} to {}): its centre lies at percentile {:.1} of the unconditioned forecast, and it alone leaves an ESS of {:.0}",
+            obs.path,
+            obs.low,
+            obs.high,
+            100.0 * o.percentile,
+            o.ess_alone
+        )
+    });
+    eprintln!(
+        "warning: model '{}': conditioning on [observed] leaves {} of {} views with an effective sample size below {} (lowest: {worst}, {ess:.1}); their posterior tables are noisy{}. Widen the observations' intervals, revisit the priors, or run more --futures.",
+        model.name,
+        low.len(),
+        post.views.len(),
+        sharecast::evidence::LOW_ESS,
+        hardest.unwrap_or_default()
+    );
 }
 
 /// `sharecast report DIR`: redraws the charts of a finished run, replacing

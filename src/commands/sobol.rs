@@ -123,6 +123,7 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
         clamped_draws: BTreeMap::new(),
         summaries: "sobol".into(),
         sensitivity: false,
+        posterior: None,
         files: Vec::new(),
     };
     manifest.write(dir)?;

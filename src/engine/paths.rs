@@ -29,6 +29,75 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// The first `n` futures (all of them if fewer), draws included.
+    pub fn first_futures(&self, n: usize) -> Paths {
+        let n = n.min(self.futures);
+        let mut data = Vec::with_capacity(n * self.scenarios * self.years * self.columns);
+        for col in self.data.chunks_exact(self.futures.max(1)) {
+            data.extend_from_slice(&col[..n]);
+        }
+        let kept = self.kept.min(n);
+        let mut draws = Vec::with_capacity(kept * self.draws.len() / self.kept.max(1));
+        if self.kept > 0 {
+            for d in self.draws.chunks_exact(self.kept) {
+                draws.extend_from_slice(&d[..kept]);
+            }
+        }
+        Paths {
+            futures: n,
+            data,
+            draws,
+            kept,
+            ..self.clone_shape()
+        }
+    }
+
+    /// Appends the futures of `other`, which follow these (same scenarios,
+    /// years and columns; draws kept for all futures of both, or none).
+    pub fn append(&mut self, other: &Paths) {
+        let (a, b) = (self.futures, other.futures);
+        let mut data = Vec::with_capacity((a + b) * self.scenarios * self.years * self.columns);
+        for (x, y) in self
+            .data
+            .chunks_exact(a.max(1))
+            .zip(other.data.chunks_exact(b.max(1)))
+        {
+            data.extend_from_slice(&x[..a]);
+            data.extend_from_slice(&y[..b]);
+        }
+        let mut draws = Vec::with_capacity(self.draws.len() + other.draws.len());
+        if let Some(dims) =
+            (self.draws.len() + other.draws.len()).checked_div(self.kept + other.kept)
+        {
+            for d in 0..dims {
+                draws.extend_from_slice(&self.draws[d * self.kept..(d + 1) * self.kept]);
+                draws.extend_from_slice(&other.draws[d * other.kept..(d + 1) * other.kept]);
+            }
+        }
+        for (x, y) in self.clamps.iter_mut().zip(&other.clamps) {
+            *x += y;
+        }
+        self.data = data;
+        self.draws = draws;
+        self.kept += other.kept;
+        self.futures = a + b;
+    }
+
+    /// An empty copy of the shape (no futures).
+    fn clone_shape(&self) -> Paths {
+        Paths {
+            futures: 0,
+            first: self.first,
+            scenarios: self.scenarios,
+            years: self.years,
+            columns: self.columns,
+            data: Vec::new(),
+            clamps: self.clamps.clone(),
+            draws: Vec::new(),
+            kept: 0,
+        }
+    }
+
     /// The kept draws of the `d`-th prior that is not fixed.
     pub fn draws_of(&self, d: usize) -> &[f64] {
         &self.draws[d * self.kept..(d + 1) * self.kept]

@@ -53,6 +53,9 @@ pub struct Manifest {
     /// Whether the run analysed its sensitivity (`sensitivity.csv`).
     #[serde(default = "yes")]
     pub sensitivity: bool,
+    /// The conditioning on `[observed]`, when the model has observations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<PosteriorInfo>,
     /// Every file of the folder sharecast wrote (relative paths), so that
     /// a later run replaces the folder only if nothing else was added.
     #[serde(default)]
@@ -93,6 +96,19 @@ impl Manifest {
         let text = serde_json::to_string_pretty(self).expect("a manifest serialises") + "\n";
         super::write_replacing(&dir.join("run.json"), text.as_bytes())
     }
+}
+
+/// What `run.json` records of the conditioning.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PosteriorInfo {
+    /// Futures it was computed from (all, or a sketch run's first ones).
+    pub futures: usize,
+    /// Effective sample size of every view.
+    pub ess: BTreeMap<String, f64>,
+    /// The views whose ESS is below 100.
+    pub low_ess: Vec<String>,
+    /// The observation hardest to reproduce (the smallest ESS alone).
+    pub hardest_observation: Option<String>,
 }
 
 fn yes() -> bool {

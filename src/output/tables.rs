@@ -2,6 +2,7 @@
 //! and Parquet.
 
 use crate::engine::Paths;
+use crate::evidence::Posterior;
 use crate::model::Model;
 use crate::scenario::Scenario;
 use crate::sensitivity::sobol::SobolRow;
@@ -204,6 +205,153 @@ pub fn paths_frame(
         columns.push(Float32Chunked::from_vec(name.as_str().into(), values).into_column());
     }
     DataFrame::new(rows, columns)
+}
+
+/// The conditioned summary: [`summary_frame`]'s columns and `ess`.
+pub fn posterior_summary_frame(model: &Model, post: &Posterior) -> PolarsResult<DataFrame> {
+    let rows = &post.rows;
+    let view = |r: &crate::evidence::Row| &post.views[r.view];
+    let mut columns = vec![
+        text("scenario", rows, |r| &view(r).0.name),
+        ints("year", rows, |r| r.year),
+        text("series", rows, |r| model.series_id(r.series)),
+        floats("mean", rows, |r| r.stats.mean),
+        floats("sd", rows, |r| r.stats.sd),
+    ];
+    for (i, name) in ["p05", "p25", "p50", "p75", "p95"].into_iter().enumerate() {
+        columns.push(floats(name, rows, |r| r.stats.q[i]));
+    }
+    columns.push(floats("ess", rows, |r| view(r).1));
+    DataFrame::new(rows.len(), columns)
+}
+
+/// The conditioned thresholds: [`thresholds_frame`]'s columns and `ess`.
+pub fn posterior_thresholds_frame(model: &Model, post: &Posterior) -> PolarsResult<DataFrame> {
+    let rows = &post.thresholds;
+    let th = |r: &crate::evidence::ThresholdRow| &model.thresholds[r.threshold];
+    DataFrame::new(
+        rows.len(),
+        vec![
+            text("scenario", rows, |r| &post.views[r.view].0.name),
+            text("series", rows, |r| model.series_id(th(r).series)),
+            ints("year", rows, |r| th(r).year),
+            text("condition", rows, |r| {
+                if th(r).above {
+                    "above"
+                } else {
+                    "below"
+                }
+            }),
+            floats("level", rows, |r| th(r).level),
+            floats("probability", rows, |r| r.probability),
+            floats("se", rows, |r| r.se),
+            floats("ess", rows, |r| post.views[r.view].1),
+        ],
+    )
+}
+
+/// The conditioned deal impacts: [`impact_frame`]'s columns and `ess`.
+pub fn posterior_impact_frame(model: &Model, post: &Posterior) -> PolarsResult<DataFrame> {
+    let rows = &post.impact;
+    let deal = |r: &crate::evidence::ImpactRow| &model.deals[r.deal];
+    DataFrame::new(
+        rows.len(),
+        vec![
+            text("deal", rows, |r| &deal(r).id),
+            text("outcome", rows, |r| &deal(r).outcomes[r.outcome].id),
+            text("baseline", rows, |r| &deal(r).outcomes[deal(r).baseline].id),
+            ints("year", rows, |r| r.year),
+            text("series", rows, |r| model.series_id(r.series)),
+            floats("mean", rows, |r| r.stats[0]),
+            floats("p05", rows, |r| r.stats[1]),
+            floats("p50", rows, |r| r.stats[2]),
+            floats("p95", rows, |r| r.stats[3]),
+            Column::new(
+                "pairs".into(),
+                rows.iter().map(|r| r.pairs as u32).collect::<Vec<u32>>(),
+            ),
+            floats("ess", rows, |r| r.ess),
+        ],
+    )
+}
+
+/// `name, prior, posterior, ess`.
+pub fn posterior_scenarios_frame(post: &Posterior) -> PolarsResult<DataFrame> {
+    let rows = &post.scenarios;
+    DataFrame::new(
+        rows.len(),
+        vec![
+            text("name", rows, |r| &r.name),
+            floats("prior", rows, |r| r.prior),
+            floats("posterior", rows, |r| r.posterior),
+            floats("ess", rows, |r| r.ess),
+        ],
+    )
+}
+
+/// `input, prior_p05, prior_p50, prior_p95, prior_mean, post_p05,
+/// post_p50, post_p95, post_mean, moved_sd`, the most moved first.
+pub fn posterior_priors_frame(model: &Model, post: &Posterior) -> PolarsResult<DataFrame> {
+    let rows = &post.priors;
+    let mut columns = vec![text("input", rows, |r| &model.priors[r.prior].path)];
+    for (i, name) in ["prior_p05", "prior_p50", "prior_p95", "prior_mean"]
+        .into_iter()
+        .enumerate()
+    {
+        columns.push(floats(name, rows, |r| r.before[i]));
+    }
+    for (i, name) in ["post_p05", "post_p50", "post_p95", "post_mean"]
+        .into_iter()
+        .enumerate()
+    {
+        columns.push(floats(name, rows, |r| r.after[i]));
+    }
+    columns.push(floats("moved_sd", rows, |r| r.moved));
+    DataFrame::new(rows.len(), columns)
+}
+
+/// `observation, series, year, low, high, p05, p50, p95, post_p50,
+/// percentile, ess_alone`: each observation against the unconditioned
+/// forecast (`all`).
+pub fn observations_frame(model: &Model, post: &Posterior) -> PolarsResult<DataFrame> {
+    let rows = &post.observations;
+    let obs = |r: &crate::evidence::ObservationRow| &model.observations[r.observation];
+    DataFrame::new(
+        rows.len(),
+        vec![
+            text("observation", rows, |r| &obs(r).path),
+            text("series", rows, |r| model.series_id(obs(r).series)),
+            ints("year", rows, |r| obs(r).year),
+            floats("low", rows, |r| obs(r).low),
+            floats("high", rows, |r| obs(r).high),
+            floats("p05", rows, |r| r.before[0]),
+            floats("p50", rows, |r| r.before[1]),
+            floats("p95", rows, |r| r.before[2]),
+            floats("post_p50", rows, |r| r.after_p50),
+            floats("percentile", rows, |r| r.percentile),
+            floats("ess_alone", rows, |r| r.ess_alone),
+        ],
+    )
+}
+
+/// Writes the conditioned tables into `dir/posterior/`.
+pub fn write_posterior(dir: &Path, model: &Model, post: &Posterior) -> Result<(), OutputError> {
+    let dir = dir.join("posterior");
+    fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+    let csv = |name: &str, df: PolarsResult<DataFrame>| -> Result<DataFrame, OutputError> {
+        let p = dir.join(name);
+        let mut df = frame(df, &p)?;
+        write_csv(&mut df, &p)?;
+        Ok(df)
+    };
+    let mut df = csv("summary.csv", posterior_summary_frame(model, post))?;
+    write_parquet(&mut df, &dir.join("summary.parquet"))?;
+    csv("thresholds.csv", posterior_thresholds_frame(model, post))?;
+    csv("impact.csv", posterior_impact_frame(model, post))?;
+    csv("scenarios.csv", posterior_scenarios_frame(post))?;
+    csv("priors.csv", posterior_priors_frame(model, post))?;
+    csv("observations.csv", observations_frame(model, post))?;
+    Ok(())
 }
 
 /// Writes a frame as CSV (header, names with commas quoted).

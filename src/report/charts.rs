@@ -158,7 +158,7 @@ fn grid(n: usize, w: u32, h: u32) -> (usize, usize) {
 }
 
 /// Scale and axis text of a series: shares in %, market in the unit.
-fn scale(model: &Model, series: &str) -> (f64, String) {
+pub(super) fn scale(model: &Model, series: &str) -> (f64, String) {
     if series == "market" {
         (1.0, model.unit.clone())
     } else {
@@ -250,7 +250,7 @@ fn legend(area: &Area<'_>, entries: &[(String, RGBColor)], f: &Fonts) -> Result<
     Ok(())
 }
 
-fn band(points_hi: &[(f64, f64)], points_lo: &[(f64, f64)]) -> Vec<(f64, f64)> {
+pub(super) fn band(points_hi: &[(f64, f64)], points_lo: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut v = points_hi.to_vec();
     v.extend(points_lo.iter().rev());
     v
@@ -258,7 +258,7 @@ fn band(points_hi: &[(f64, f64)], points_lo: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 /// A panel with the years on x: caption, axes and grid drawn; the y axis
 /// spans `y` with labels from `y_fmt` and the description `y_desc`.
-fn time_panel<'c, 'a>(
+pub(super) fn time_panel<'c, 'a>(
     cell: &'c Area<'a>,
     m: &Model,
     caption: &str,

@@ -3,6 +3,8 @@
 //! re-simulating).
 
 pub mod charts;
+pub mod evidence;
+pub mod sweep;
 pub mod tables;
 pub mod tornado;
 
@@ -110,6 +112,8 @@ enum Draw {
     Mix,
     Impact(usize),
     Thresholds,
+    Evidence(String),
+    Outcomes,
 }
 
 impl Draw {
@@ -121,6 +125,8 @@ impl Draw {
             Draw::Mix => charts::stacked(path, t, size),
             Draw::Impact(d) => charts::impact(path, t, *d, size),
             Draw::Thresholds => charts::thresholds(path, t, size),
+            Draw::Evidence(id) => evidence::evidence_fan(path, t, id, size),
+            Draw::Outcomes => evidence::outcome_probabilities(path, t, size),
         }
     }
 }
@@ -144,6 +150,37 @@ fn plan(t: &tables::Tables) -> Vec<(Chart, Draw)> {
             ),
             Draw::Fan(id),
         );
+    }
+    if t.posterior.is_some() {
+        let mut shown: Vec<Series> = m
+            .focus
+            .iter()
+            .copied()
+            .filter(|s| *s != Series::Market)
+            .collect();
+        for o in &m.observations {
+            if !shown.contains(&o.series) {
+                shown.push(o.series);
+            }
+        }
+        for s in shown {
+            let id = m.series_id(s).to_string();
+            add(
+                format!("evidence_{id}.png"),
+                format!(
+                    "{}: the forecast before (grey) and after (blue) conditioning on the observed values (orange, 90% intervals), all scenarios.",
+                    m.series_label(s)
+                ),
+                Draw::Evidence(id),
+            );
+        }
+        if !m.deals.is_empty() {
+            add(
+                "outcomes_posterior.png".into(),
+                "Each deal outcome's probability in the model and after the evidence: the outcomes whose futures reproduce the observations gain weight.".into(),
+                Draw::Outcomes,
+            );
+        }
     }
     let years = m.horizon_years();
     if !m.deals.is_empty() {
@@ -224,6 +261,89 @@ fn esc(s: &str) -> String {
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
+}
+
+/// "Conditioned on the evidence": the observations, each view's effective
+/// sample size (flagged below 100), the final-year medians before and
+/// after, and the priors the evidence moved most.
+fn evidence_section(h: &mut String, t: &tables::Tables) {
+    let m = &t.model;
+    let (Some(post), Some(info)) = (&t.posterior, &t.run.posterior) else {
+        return;
+    };
+    let _ = writeln!(
+        h,
+        "<h2>Conditioned on the evidence</h2><p>The model records {} observed values; <code>posterior/</code> holds every table conditioned on them (each future weighted by how well it reproduces them), from {} futures per scenario. The effective sample size of all scenarios together is {:.0}.</p>",
+        m.observations.len(),
+        info.futures,
+        info.ess.get("all").copied().unwrap_or(0.0)
+    );
+    if !info.low_ess.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p><strong>Flagged:</strong> {} views have an effective sample size below 100 ({}); their conditioned rows rest on few futures. The observation hardest to reproduce is <code>{}</code>.</p>",
+            info.low_ess.len(),
+            esc(&info.low_ess.iter().take(5).cloned().collect::<Vec<_>>().join(", ")),
+            esc(info.hardest_observation.as_deref().unwrap_or("–"))
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<table><tr><th>series</th><th>median {} before</th><th>after the evidence</th></tr>",
+        m.end_year
+    );
+    for s in m.series() {
+        let id = m.series_id(s);
+        let find = |rows: &[tables::SummaryRow]| {
+            rows.iter()
+                .find(|r| r.scenario == "all" && r.year == m.end_year && r.series == id)
+                .map(|r| r.q)
+        };
+        let show = |q: Option<[f64; 5]>| {
+            q.map_or("–".to_string(), |q| {
+                if s == Series::Market {
+                    format!("{:.0} ({:.0}–{:.0})", q[2], q[0], q[4])
+                } else {
+                    format!("{} ({}–{})", pct(q[2]), pct(q[0]), pct(q[4]))
+                }
+            })
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&m.series_label(s)),
+            show(find(&t.summary)),
+            show(find(&post.summary))
+        );
+    }
+    let _ = writeln!(h, "</table><p>Median (90% interval), all scenarios.</p>");
+    let _ = writeln!(
+        h,
+        "<h3>The priors the evidence moved most</h3><table><tr><th>prior</th><th>before: 5% / 50% / 95%</th><th>after</th><th>median moved (prior sds)</th></tr>"
+    );
+    for r in post.priors.iter().take(8) {
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td>{} / {} / {}</td><td>{} / {} / {}</td><td>{:.2}</td></tr>",
+            esc(&r.input),
+            num(r.before[0]),
+            num(r.before[1]),
+            num(r.before[2]),
+            num(r.after[0]),
+            num(r.after[1]),
+            num(r.after[2]),
+            r.moved
+        );
+    }
+    let _ = writeln!(
+        h,
+        "</table><p><code>posterior/priors.csv</code> has every prior.</p>"
+    );
+}
+
+/// A number with four significant digits.
+fn num(x: f64) -> String {
+    crate::prior::fmt_num(format!("{x:.4e}").parse().unwrap_or(x))
 }
 
 /// "What drives it": the five inputs with the largest `S1` per focus
@@ -373,6 +493,7 @@ fn index_html(t: &tables::Tables, charts: &[Chart]) -> String {
         let _ = writeln!(h, "</tr>");
     }
     let _ = writeln!(h, "</table>");
+    evidence_section(&mut h, t);
     drivers_table(&mut h, t);
     let _ = writeln!(h, "<h2>Charts</h2>");
     for c in charts {

@@ -94,6 +94,41 @@ pub struct SensitivityRow {
     pub interval: (f64, f64),
 }
 
+/// A scenario's probability before and after the evidence.
+#[derive(Debug, Clone)]
+pub struct ScenarioPosterior {
+    /// Scenario name.
+    pub name: String,
+    /// `P(s)`.
+    pub prior: f64,
+    /// `P(s | obs)`.
+    pub posterior: f64,
+}
+
+/// A prior's quantiles before and after the evidence.
+#[derive(Debug, Clone)]
+pub struct PriorMove {
+    /// Dotted path.
+    pub input: String,
+    /// p05, p50, p95, mean before.
+    pub before: [f64; 4],
+    /// The same after.
+    pub after: [f64; 4],
+    /// How far the median moved, in sds of the prior.
+    pub moved: f64,
+}
+
+/// The conditioned tables (`posterior/`).
+#[derive(Debug, Clone)]
+pub struct PosteriorTables {
+    /// Conditioned summary rows.
+    pub summary: Vec<SummaryRow>,
+    /// Scenario probabilities.
+    pub scenarios: Vec<ScenarioPosterior>,
+    /// Priors, the most moved first.
+    pub priors: Vec<PriorMove>,
+}
+
 /// Everything a report needs.
 #[derive(Debug, Clone)]
 pub struct Tables {
@@ -112,6 +147,8 @@ pub struct Tables {
     /// Sensitivity rows, in the file's order (`s1` largest first within
     /// each view, year and series).
     pub sensitivity: Vec<SensitivityRow>,
+    /// The conditioned tables, when the model has observations.
+    pub posterior: Option<PosteriorTables>,
 }
 
 impl Tables {
@@ -297,6 +334,11 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
             })
             .collect()
     };
+    let posterior = if run.posterior.is_some() {
+        Some(load_posterior(dir)?)
+    } else {
+        None
+    };
     let t = Tables {
         model,
         run,
@@ -305,6 +347,7 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
         thresholds,
         horizon,
         sensitivity,
+        posterior,
     };
     check_complete(dir, &t)?;
     // Tables the charts do not read must still be whole.
@@ -319,6 +362,81 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
     lines("summary.csv", t.summary.len())?;
     lines("scenarios.csv", crate::scenario::enumerate(&t.model).len())?;
     Ok(t)
+}
+
+/// Summary rows from a `summary.parquet`.
+fn summary_rows(p: &Path) -> Result<Vec<SummaryRow>, ReportError> {
+    let file = std::fs::File::open(p).map_err(|e| bad(p, e))?;
+    let df = ParquetReader::new(file).finish().map_err(|e| bad(p, e))?;
+    let (sc, yr, se) = (
+        strings(&df, "scenario", p)?,
+        numbers(&df, "year", p)?,
+        strings(&df, "series", p)?,
+    );
+    let cols: Vec<Vec<f64>> = ["mean", "p05", "p25", "p50", "p75", "p95"]
+        .iter()
+        .map(|c| numbers(&df, c, p))
+        .collect::<Result<_, _>>()?;
+    Ok((0..df.height())
+        .map(|i| SummaryRow {
+            scenario: sc[i].clone(),
+            year: yr[i] as i32,
+            series: se[i].clone(),
+            mean: cols[0][i],
+            q: [cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i]],
+        })
+        .collect())
+}
+
+/// Reads `posterior/`: the conditioned summary, scenario probabilities
+/// and priors (checked whole in [`check_complete`]).
+fn load_posterior(dir: &Path) -> Result<PosteriorTables, ReportError> {
+    let dir = dir.join("posterior");
+    let summary = summary_rows(&dir.join("summary.parquet"))?;
+    let p = dir.join("scenarios.csv");
+    let df = read_csv(&p)?;
+    let (name, prior, post) = (
+        strings(&df, "name", &p)?,
+        numbers(&df, "prior", &p)?,
+        numbers(&df, "posterior", &p)?,
+    );
+    let scenarios = (0..df.height())
+        .map(|i| ScenarioPosterior {
+            name: name[i].clone(),
+            prior: prior[i],
+            posterior: post[i],
+        })
+        .collect();
+    let p = dir.join("priors.csv");
+    let df = read_csv(&p)?;
+    let input = strings(&df, "input", &p)?;
+    let cols: Vec<Vec<f64>> = [
+        "prior_p05",
+        "prior_p50",
+        "prior_p95",
+        "prior_mean",
+        "post_p05",
+        "post_p50",
+        "post_p95",
+        "post_mean",
+        "moved_sd",
+    ]
+    .iter()
+    .map(|c| numbers(&df, c, &p))
+    .collect::<Result<_, _>>()?;
+    let priors = (0..df.height())
+        .map(|i| PriorMove {
+            input: input[i].clone(),
+            before: [cols[0][i], cols[1][i], cols[2][i], cols[3][i]],
+            after: [cols[4][i], cols[5][i], cols[6][i], cols[7][i]],
+            moved: cols[8][i],
+        })
+        .collect();
+    Ok(PosteriorTables {
+        summary,
+        scenarios,
+        priors,
+    })
 }
 
 /// Compares a table's rows (as keys, with their values) with the rows the
@@ -483,6 +601,44 @@ fn check_complete(dir: &Path, t: &Tables) -> Result<(), ReportError> {
         got,
         "(view, series, year, bin)",
     )?;
+
+    if let Some(post) = &t.posterior {
+        let mut want = BTreeSet::new();
+        for v in &views {
+            for &y in &years {
+                for s in &series {
+                    want.insert((v.name.clone(), y, s.clone()));
+                }
+            }
+        }
+        let got = post.summary.iter().map(|r| {
+            let mut xs = r.q.to_vec();
+            xs.push(r.mean);
+            ((r.scenario.clone(), r.year, r.series.clone()), finite(&xs))
+        });
+        compare(
+            &dir.join("posterior/summary.parquet"),
+            want,
+            got,
+            "(view, year, series)",
+        )?;
+        let want = scenarios.iter().map(|s| s.name.clone()).collect();
+        let got = post
+            .scenarios
+            .iter()
+            .map(|r| (r.name.clone(), finite(&[r.prior, r.posterior])));
+        compare(&dir.join("posterior/scenarios.csv"), want, got, "scenario")?;
+        let want = crate::sensitivity::sampled_priors(m)
+            .into_iter()
+            .map(|p| m.priors[p].path.clone())
+            .collect();
+        let got = post.priors.iter().map(|r| {
+            let mut xs = r.before.to_vec();
+            xs.extend(r.after);
+            (r.input.clone(), finite(&xs))
+        });
+        compare(&dir.join("posterior/priors.csv"), want, got, "input")?;
+    }
 
     // Sensitivity: every sampled prior a view uses (and in `all` every
     // deal), in every focus series and horizon year; none below 4 futures.

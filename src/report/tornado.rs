@@ -16,13 +16,13 @@ use std::path::Path;
 /// Inputs a tornado chart shows.
 pub const TOP: usize = 12;
 
-const LOW: RGBColor = RGBColor(0x00, 0x72, 0xB2);
-const HIGH: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
+pub(super) const LOW: RGBColor = RGBColor(0x00, 0x72, 0xB2);
+pub(super) const HIGH: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
 const DEAL: RGBColor = RGBColor(0x88, 0x22, 0x55);
 
 /// A bar's colour: `c` at 85% over white, opaque (plotters fills an
 /// opaque rectangle row by row; a translucent one pixel by pixel).
-trait Tint {
+pub(super) trait Tint {
     fn tint(&self) -> RGBColor;
 }
 
@@ -33,19 +33,19 @@ impl Tint for RGBColor {
     }
 }
 
-type BarChart<'c, 'a> =
+pub(super) type BarChart<'c, 'a> =
     ChartContext<'c, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// The frame of a chart of one bar row per input: the labels on the left,
 /// the plot, and a note per row on the right. Row `i` (from the top) sits
 /// at `y = i` in the plot's coordinates.
-struct Rows<'a> {
+pub(super) struct Rows<'a> {
     labels: Area<'a>,
     notes: Area<'a>,
-    plot: Area<'a>,
+    pub(super) plot: Area<'a>,
 }
 
-fn rows_frame<'a>(body: &Area<'a>, f: &Fonts) -> (Rows<'a>, Area<'a>) {
+pub(super) fn rows_frame<'a>(body: &Area<'a>, f: &Fonts) -> (Rows<'a>, Area<'a>) {
     let (w, h) = body.dim_in_pixel();
     let (main, foot) = body.split_vertically(h - f.text * 3);
     let (labels, rest) = main.split_horizontally(w * 39 / 100);
@@ -61,7 +61,7 @@ fn rows_frame<'a>(body: &Area<'a>, f: &Fonts) -> (Rows<'a>, Area<'a>) {
 }
 
 /// The plot of `rows` bars over `x`, its x axis described by `desc`.
-fn bar_chart<'c, 'a>(
+pub(super) fn bar_chart<'c, 'a>(
     frame: &'c Rows<'a>,
     rows: usize,
     x: std::ops::Range<f64>,
@@ -91,7 +91,7 @@ fn bar_chart<'c, 'a>(
 
 /// Writes each row's label (right-aligned, beside its bar) and note
 /// (left-aligned, after the plot).
-fn label_rows(
+pub(super) fn label_rows(
     frame: &Rows<'_>,
     chart: &BarChart<'_, '_>,
     rows: &[(String, String)],
@@ -133,7 +133,7 @@ fn label_rows(
 }
 
 /// A legend in one line.
-fn legend_line(
+pub(super) fn legend_line(
     area: &Area<'_>,
     entries: &[(&str, RGBColor)],
     f: &Fonts,

@@ -89,7 +89,7 @@ fn ordered_bits(x: f32) -> u32 {
 /// under its key (`key << 32 | index`): an LSD radix sort on the keys,
 /// three passes of 11, 11 and 10 bits, skipping a pass whose digit is the
 /// same for every key.
-fn sorted_by_key(keys: impl Iterator<Item = u32>) -> Vec<u64> {
+pub(crate) fn sorted_by_key(keys: impl Iterator<Item = u32>) -> Vec<u64> {
     const BITS: u32 = 11;
     const MASK: u64 = (1 << BITS) - 1;
     let mut v: Vec<u64> = keys

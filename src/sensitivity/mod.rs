@@ -107,14 +107,14 @@ impl Sample {
 
     /// Appends the futures of `paths` whose draws it kept (simulated by
     /// [`crate::engine::Engine::simulate_keeping`]; they must follow the
-    /// ones held).
-    pub fn extend(&mut self, model: &Model, paths: &Paths) {
-        let n = paths.kept;
+    /// ones held) and whose run index is below `limit`.
+    pub fn extend(&mut self, model: &Model, paths: &Paths, limit: usize) {
+        let n = paths.kept.min(limit.saturating_sub(paths.first));
         if n == 0 {
             return;
         }
         for (d, dst) in self.inputs.iter_mut().enumerate() {
-            dst.extend_from_slice(paths.draws_of(d));
+            dst.extend_from_slice(&paths.draws_of(d)[..n]);
         }
         push_outputs(&mut self.outputs, model, paths, n);
     }

@@ -203,7 +203,7 @@ pub struct SortScratch {
 }
 
 /// Maps an `f32` to a `u32` whose order is the float's total order.
-pub(super) fn ordered_bits(x: f32) -> u32 {
+pub(crate) fn ordered_bits(x: f32) -> u32 {
     let b = x.to_bits();
     if b & 0x8000_0000 != 0 {
         !b
@@ -212,7 +212,7 @@ pub(super) fn ordered_bits(x: f32) -> u32 {
     }
 }
 
-pub(super) fn from_ordered_bits(u: u32) -> f32 {
+pub(crate) fn from_ordered_bits(u: u32) -> f32 {
     if u & 0x8000_0000 != 0 {
         f32::from_bits(u & 0x7FFF_FFFF)
     } else {
