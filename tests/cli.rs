@@ -11,7 +11,7 @@ fn check_accepts_the_built_in_default_model() {
     assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("Scenarios (36)") && text.contains("1.0000  (sum)"),
+        text.contains("Scenarios (48)") && text.contains("1.0000  (sum)"),
         "{text}"
     );
 }

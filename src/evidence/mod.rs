@@ -24,9 +24,9 @@ use crate::sensitivity::{sampled_priors, uses};
 use crate::summary::exact::group_column_into;
 use crate::summary::thresholds::hit;
 use crate::summary::views::impact_plans;
-use crate::summary::{views, Stats, View};
+use crate::summary::{identical_through, views, Stats, View};
 use rayon::prelude::*;
-use weighted::{ess, stats, WeightedColumn};
+use weighted::{ess, pooled_stats, stats, WeightedColumn};
 
 /// A view's ESS below which it is flagged.
 pub const LOW_ESS: f64 = 100.0;
@@ -313,6 +313,15 @@ pub fn condition(
     let view_ess: Vec<f64> = factors.iter().map(|f| cols.ess(f)).collect();
     let series = model.series();
     let (years, ns) = (paths.years, series.len());
+    // Scenarios identical through year k and through every observed year
+    // have the same values and the same weights: one column serves them.
+    let reps = identical_through(model, scenarios, years);
+    let k_obs = model
+        .observations
+        .iter()
+        .map(|o| (o.year - model.start_year) as usize)
+        .max()
+        .unwrap_or(0);
 
     // Summaries: per year and series, every scenario's weighted column,
     // then each view's mixture of them.
@@ -320,14 +329,28 @@ pub fn condition(
         .into_par_iter()
         .map(|x| {
             let (k, se) = (x / ns, series[x % ns]);
-            let columns: Vec<WeightedColumn> = (0..paths.scenarios)
-                .map(|s| WeightedColumn::new(&series_values(model, paths, se, s, k), &cols.e[s]))
+            let rep = &reps[k.max(k_obs)];
+            let columns: Vec<Option<WeightedColumn>> = (0..paths.scenarios)
+                .map(|s| {
+                    (rep[s] == s).then(|| {
+                        WeightedColumn::new(&series_values(model, paths, se, s, k), &cols.e[s])
+                    })
+                })
                 .collect();
             factors
                 .iter()
                 .map(|f| {
-                    let parts: Vec<(&WeightedColumn, f64)> =
-                        f.iter().map(|&(s, w)| (&columns[s], w)).collect();
+                    let mut merged: Vec<(usize, f64)> = Vec::with_capacity(f.len());
+                    for &(s, w) in f {
+                        match merged.iter_mut().find(|m| m.0 == rep[s]) {
+                            Some(m) => m.1 += w,
+                            None => merged.push((rep[s], w)),
+                        }
+                    }
+                    let parts: Vec<(&WeightedColumn, f64)> = merged
+                        .iter()
+                        .filter_map(|&(s, w)| columns[s].as_ref().map(|c| (c, w)))
+                        .collect();
                     stats(&parts)
                 })
                 .collect()
@@ -348,7 +371,7 @@ pub fn condition(
     }
 
     let thresholds = threshold_rows(model, paths, &cols, &factors);
-    let impact = impact_rows(model, scenarios, paths, &cols);
+    let impact = impact_rows(model, scenarios, paths, &cols, &reps);
 
     let all = &factors[0];
     let w_all: f64 = all.iter().map(|&(s, f)| f * cols.sum[s]).sum();
@@ -447,6 +470,7 @@ fn impact_rows(
     scenarios: &[Scenario],
     paths: &Paths,
     cols: &Columns,
+    reps: &[Vec<usize>],
 ) -> Vec<ImpactRow> {
     let series = model.series();
     let (years, ns) = (paths.years, series.len());
@@ -460,7 +484,7 @@ fn impact_rows(
             let (k, se) = (x / ns, series[x % ns]);
             let members: Vec<(usize, f64)> = plan.pairs.iter().map(|&(s, _, w)| (s, w)).collect();
             let f = cols.factors(&members);
-            let columns: Vec<(WeightedColumn, f64)> = f
+            let diffs: Vec<(Vec<f32>, usize, f64)> = f
                 .iter()
                 .map(|&(s, w)| {
                     let b = plan
@@ -469,14 +493,20 @@ fn impact_rows(
                         .find(|x| x.0 == s)
                         .map(|x| x.1)
                         .unwrap_or(s);
+                    if reps[k][s] == reps[k][b] {
+                        // The deal's effects have not started: no difference.
+                        return (vec![0.0; paths.futures], s, w);
+                    }
                     let ys = series_values(model, paths, se, s, k);
                     let yb = series_values(model, paths, se, b, k);
-                    let d: Vec<f32> = ys.iter().zip(&yb).map(|(a, b)| a - b).collect();
-                    (WeightedColumn::new(&d, &cols.e[s]), w)
+                    (ys.iter().zip(&yb).map(|(a, b)| a - b).collect(), s, w)
                 })
                 .collect();
-            let parts: Vec<(&WeightedColumn, f64)> = columns.iter().map(|(c, w)| (c, *w)).collect();
-            let st = stats(&parts)?;
+            let parts: Vec<(&[f32], &[f64], f64)> = diffs
+                .iter()
+                .map(|(d, s, w)| (d.as_slice(), cols.e[*s].as_slice(), *w))
+                .collect();
+            let st = pooled_stats(&parts)?;
             Some(ImpactRow {
                 deal: plan.deal,
                 outcome: plan.outcome,

@@ -50,6 +50,24 @@ impl WeightedColumn {
         }
     }
 
+    /// `n` copies of one value with their weights (no sort).
+    pub fn constant(value: f32, weights: &[f64]) -> WeightedColumn {
+        let mut cum = Vec::with_capacity(weights.len() + 1);
+        cum.push(0.0);
+        let mut total = 0.0;
+        for w in weights {
+            total += w;
+            cum.push(total);
+        }
+        WeightedColumn {
+            keys: vec![ordered_bits(value); weights.len()],
+            cum,
+            total,
+            mean: if total > 0.0 { value as f64 } else { 0.0 },
+            var: 0.0,
+        }
+    }
+
     /// Weight of the values whose order key is `<= key`.
     fn weight_le(&self, key: u32) -> f64 {
         self.cum[self.keys.partition_point(|&k| k <= key)]
@@ -115,6 +133,98 @@ fn quantile(parts: &[(&WeightedColumn, f64)], total: f64, q: f64) -> f64 {
     from_ordered_bits(lo) as f64
 }
 
+/// [`stats`] of a pool of weighted samples, part `(values, weights, f)`
+/// scaled by `f`, without sorting them: the values are counted into equal
+/// bins over their range, and only the bin holding each quantile is sorted
+/// (a value in a lower bin is always smaller, so the result is the exact
+/// inverse CDF).
+pub fn pooled_stats(parts: &[(&[f32], &[f64], f64)]) -> Option<Stats> {
+    const BINS: usize = 4096;
+    let (mut total, mut sum) = (0.0, 0.0);
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for &(v, w, f) in parts {
+        for (&x, &e) in v.iter().zip(w) {
+            total += f * e;
+            sum += f * e * x as f64;
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+    }
+    if total.is_nan() || total <= 0.0 {
+        return None;
+    }
+    let mean = sum / total;
+    let mut ss = 0.0;
+    for &(v, w, f) in parts {
+        for (&x, &e) in v.iter().zip(w) {
+            ss += f * e * (x as f64 - mean).powi(2);
+        }
+    }
+    let sd = (ss / total).max(0.0).sqrt();
+    if lo == hi {
+        return Some(Stats {
+            mean,
+            sd,
+            q: [lo as f64; 5],
+        });
+    }
+    let scale = (BINS - 1) as f64 / (hi as f64 - lo as f64);
+    let bins: Vec<Vec<u16>> = parts
+        .iter()
+        .map(|&(v, _, _)| {
+            v.iter()
+                .map(|&x| (((x as f64 - lo as f64) * scale) as usize).min(BINS - 1) as u16)
+                .collect()
+        })
+        .collect();
+    let mut mass = vec![0.0; BINS];
+    for (&(_, w, f), b) in parts.iter().zip(&bins) {
+        for (&e, &b) in w.iter().zip(b) {
+            mass[b as usize] += f * e;
+        }
+    }
+    // Each level's bin and the weight below it.
+    let targets: Vec<(f64, usize, f64)> = QUANTILES
+        .iter()
+        .map(|&level| {
+            let target = level * total - 1e-12 * total;
+            let (mut below, mut b) = (0.0, 0);
+            while b + 1 < BINS && below + mass[b] < target {
+                below += mass[b];
+                b += 1;
+            }
+            (target, b, below)
+        })
+        .collect();
+    // The values of those bins, in one pass.
+    let mut inside: Vec<(u16, u32, f64)> = Vec::new();
+    for (&(v, w, f), bs) in parts.iter().zip(&bins) {
+        for ((&x, &e), &b) in v.iter().zip(w).zip(bs) {
+            if targets.iter().any(|t| t.1 == b as usize) {
+                inside.push((b, ordered_bits(x), f * e));
+            }
+        }
+    }
+    inside.sort_unstable_by_key(|x| (x.0, x.1));
+    let mut q = [hi as f64; 5];
+    for (slot, &(target, b, mut below)) in q.iter_mut().zip(&targets) {
+        let start = inside.partition_point(|x| (x.0 as usize) < b);
+        let mut i = start;
+        while i < inside.len() && inside[i].0 as usize == b {
+            let key = inside[i].1;
+            while i < inside.len() && inside[i].0 as usize == b && inside[i].1 == key {
+                below += inside[i].2;
+                i += 1;
+            }
+            if below >= target {
+                *slot = from_ordered_bits(key) as f64;
+                break;
+            }
+        }
+    }
+    Some(Stats { mean, sd, q })
+}
+
 /// The same statistics of one plain weighted sample (values need not be
 /// sorted).
 pub fn sample_stats(values: &[f32], weights: &[f64]) -> Option<Stats> {
@@ -158,6 +268,26 @@ mod tests {
         assert_eq!(s.q[4], 10.0);
         assert!((s.mean - 13.0 / 3.0).abs() < 1e-12);
         assert!(stats(&[(&a, 0.0)]).is_none());
+    }
+
+    #[test]
+    fn pooled_stats_match_the_sorted_mixture() {
+        let mut x = 0.37f64;
+        let mut next = || {
+            x = (x * 3.9 * (1.0 - x)).clamp(1e-6, 1.0 - 1e-6);
+            x
+        };
+        let a: Vec<f32> = (0..3000)
+            .map(|_| (next() * 10.0).round() as f32 / 10.0)
+            .collect();
+        let b: Vec<f32> = (0..2000).map(|_| next() as f32 - 0.5).collect();
+        let wa: Vec<f64> = (0..3000).map(|_| next()).collect();
+        let wb: Vec<f64> = (0..2000).map(|_| next()).collect();
+        let (ca, cb) = (WeightedColumn::new(&a, &wa), WeightedColumn::new(&b, &wb));
+        let want = stats(&[(&ca, 0.3), (&cb, 1.7)]).unwrap();
+        let got = pooled_stats(&[(&a, &wa, 0.3), (&b, &wb, 1.7)]).unwrap();
+        assert_eq!(got.q, want.q);
+        assert!((got.mean - want.mean).abs() < 1e-12 && (got.sd - want.sd).abs() < 1e-12);
     }
 
     #[test]
