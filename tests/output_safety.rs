@@ -46,6 +46,14 @@ fn entries(dir: &Path) -> Vec<String> {
     v
 }
 
+/// Every file below `dir`, relative, sorted (run.json included).
+fn files(dir: &Path) -> Vec<String> {
+    let mut v = sharecast::output::list_files(dir);
+    v.push("run.json".into());
+    v.sort();
+    v
+}
+
 #[test]
 fn a_folder_with_a_users_file_is_refused_and_the_file_survives() {
     let dir = tempfile::tempdir().unwrap();
@@ -258,7 +266,7 @@ fn a_failed_run_keeps_the_previous_output() {
         .output()
         .unwrap();
     assert_success(&first);
-    let before: Vec<(String, Vec<u8>)> = entries(&out)
+    let before: Vec<(String, Vec<u8>)> = files(&out)
         .into_iter()
         .map(|f| {
             let bytes = fs::read(out.join(&f)).unwrap();
@@ -276,7 +284,7 @@ fn a_failed_run_keeps_the_previous_output() {
     for (f, bytes) in &before {
         assert_eq!(&fs::read(out.join(f)).unwrap(), bytes, "{f} changed");
     }
-    assert_eq!(entries(&out).len(), before.len());
+    assert_eq!(files(&out).len(), before.len());
 }
 
 #[test]
