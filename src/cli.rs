@@ -33,6 +33,9 @@ pub enum Command {
     /// Sweep one or two fields over values: one run per value (or pair),
     /// all on the same futures, tabled and charted side by side.
     Sweep(SweepArgs),
+    /// Merge the shard folders of a sharded run into the tables and report
+    /// of the unsharded run (byte for byte).
+    Merge(MergeArgs),
     /// Redraw the report of a finished run from its tables (no simulation).
     Report {
         /// The run's output folder (e.g. output/ai-accelerators).
@@ -108,6 +111,15 @@ pub struct RunArgs {
     /// charts).
     #[arg(long)]
     pub no_sensitivity: bool,
+    /// Run one shard of the futures and write its mergeable state: I/N
+    /// (0-based), or auto (the index from Slurm, Kubernetes or AWS Batch
+    /// array variables). Merge the shards with `sharecast merge`.
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
+    /// With --shard auto where the scheduler gives no count (Kubernetes,
+    /// AWS Batch): how many shards there are.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub shards: Option<u64>,
     /// Also write FILE: a copy of the model whose priors are fitted to
     /// their posterior under [observed], with [observed] commented out
     /// (one model with observations; never overwrites a file).
@@ -117,6 +129,29 @@ pub struct RunArgs {
     #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
     pub chart_size: (u32, u32),
     /// No progress bar and no summary lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The shard folders, in any order.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Output folder of the merged run.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Skip the PNG report (tables only).
+    #[arg(long)]
+    pub no_report: bool,
+    /// Chart size in pixels, WxH.
+    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
+    pub chart_size: (u32, u32),
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No summary line.
     #[arg(long, short)]
     pub quiet: bool,
 }

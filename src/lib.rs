@@ -22,6 +22,7 @@ pub mod prior;
 pub mod report;
 pub mod scenario;
 pub mod sensitivity;
+pub mod shard;
 pub mod summary;
 #[cfg(test)]
 mod test_util;

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => commands::run(&args),
         cli::Command::Sobol(args) => commands::sobol(&args),
         cli::Command::Sweep(args) => commands::sweep(&args),
+        cli::Command::Merge(args) => commands::merge(&args),
         cli::Command::Report { dir, chart_size } => commands::report(&dir, chart_size),
     };
     match result {

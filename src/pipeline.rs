@@ -183,55 +183,29 @@ pub fn run(
             }
         }
         Summaries::Sketch => {
-            let plan = SketchPlan::new(model, scenarios);
-            let mut state = SketchState::new(model, &plan);
-            let mut kept = Kept {
-                sample: Sample::new(model, scenarios.len()),
-                paths: None,
-            };
-            let keep = Keep {
-                sample: if with_sensitivity {
-                    sensitivity::KEEP
-                } else {
-                    0
-                },
-                paths: posterior_keep(model, scenarios.len()),
-            };
-            let times = fold(
-                &engine,
-                (model, &plan),
-                (&mut state, &mut kept),
+            let shard = run_shard(
+                model,
+                scenarios,
                 0..model.simulation.futures,
-                keep,
+                with_sensitivity,
                 progress,
             );
-            let t = Instant::now();
-            let summary = state.finish(model, &plan);
-            seconds.insert("simulate".into(), times.0.as_secs_f64());
-            seconds.insert("summarise".into(), (times.1 + t.elapsed()).as_secs_f64());
-            let t = Instant::now();
-            let rows = if with_sensitivity {
-                sensitivity::analyse(model, scenarios, &kept.sample)
-            } else {
-                Vec::new()
-            };
-            seconds.insert("sensitivity".into(), (times.2 + t.elapsed()).as_secs_f64());
-            let t = Instant::now();
-            let posterior = kept
-                .paths
-                .as_ref()
-                .map(|p| condition(model, scenarios, p, &draws_of(model, p)));
-            if observed {
-                seconds.insert("condition".into(), t.elapsed().as_secs_f64());
+            let mut out = finish(
+                model,
+                scenarios,
+                (shard.state, shard.kept),
+                with_sensitivity,
+            );
+            // The folding counts as summarising, the keeping as the
+            // sensitivity's.
+            for (stage, from) in [
+                ("simulate", "simulate"),
+                ("summarise", "summarise"),
+                ("sensitivity", "keep"),
+            ] {
+                *out.seconds.entry(stage.into()).or_insert(0.0) += shard.seconds[from];
             }
-            Outcome {
-                summary,
-                clamps: state.clamps.clone(),
-                paths: None,
-                sensitivity: rows,
-                posterior,
-                seconds,
-            }
+            out
         }
     }
 }
@@ -272,4 +246,101 @@ pub fn fold(
         start = end;
     }
     (simulate, summarise, keeping)
+}
+
+/// What a shard computed: its state and kept futures, and seconds per
+/// stage.
+pub struct ShardOutcome {
+    /// Sketches, counts and sums of its futures.
+    pub state: SketchState,
+    /// Its share of the leading futures kept whole.
+    pub kept: Kept,
+    /// Seconds: `simulate`, `summarise`, `keep`.
+    pub seconds: BTreeMap<String, f64>,
+}
+
+/// Simulates futures `range` of `model` and folds them as a sketch run
+/// would, keeping those among the run's leading futures.
+pub fn run_shard(
+    model: &Model,
+    scenarios: &[Scenario],
+    range: Range<usize>,
+    with_sensitivity: bool,
+    progress: &(dyn Fn(usize) + Sync),
+) -> ShardOutcome {
+    let engine = Engine::new(model, scenarios);
+    let plan = SketchPlan::new(model, scenarios);
+    let mut state = SketchState::new(model, &plan);
+    let mut kept = Kept {
+        sample: Sample::new(model, scenarios.len()),
+        paths: None,
+    };
+    let keep = Keep {
+        sample: if with_sensitivity {
+            sensitivity::KEEP
+        } else {
+            0
+        },
+        paths: posterior_keep(model, scenarios.len()),
+    };
+    let times = fold(
+        &engine,
+        (model, &plan),
+        (&mut state, &mut kept),
+        range,
+        keep,
+        progress,
+    );
+    let seconds = [
+        ("simulate", times.0),
+        ("summarise", times.1),
+        ("keep", times.2),
+    ]
+    .into_iter()
+    .map(|(k, t)| (k.to_string(), t.as_secs_f64()))
+    .collect();
+    ShardOutcome {
+        state,
+        kept,
+        seconds,
+    }
+}
+
+/// The outcome of a run whose futures were folded elsewhere (the merged
+/// shards): the summaries, the sensitivity and the posterior, exactly as
+/// [`run`] computes them from the same state.
+pub fn finish(
+    model: &Model,
+    scenarios: &[Scenario],
+    (state, kept): (SketchState, Kept),
+    with_sensitivity: bool,
+) -> Outcome {
+    let plan = SketchPlan::new(model, scenarios);
+    let mut seconds = BTreeMap::new();
+    let t = Instant::now();
+    let summary = state.finish(model, &plan);
+    seconds.insert("summarise".into(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let rows = if with_sensitivity {
+        sensitivity::analyse(model, scenarios, &kept.sample)
+    } else {
+        Vec::new()
+    };
+    seconds.insert("sensitivity".into(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let posterior = kept
+        .paths
+        .as_ref()
+        .map(|p| condition(model, scenarios, p, &draws_of(model, p)));
+    if posterior.is_some() {
+        seconds.insert("condition".into(), t.elapsed().as_secs_f64());
+    }
+    Outcome {
+        summary,
+        clamps: state.clamps.clone(),
+        paths: None,
+        sensitivity: rows,
+        posterior,
+        seconds,
+    }
 }

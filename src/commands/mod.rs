@@ -1,7 +1,9 @@
 //! The commands: each reads like the pipeline it runs.
 
+mod shard;
 mod sobol;
 mod sweep;
+pub use shard::merge;
 pub use sobol::sobol;
 pub use sweep::sweep;
 
@@ -101,6 +103,12 @@ fn thread_count(requested: Option<usize>, quiet: bool) -> Result<usize> {
 
 /// `sharecast run`.
 pub fn run(args: &RunArgs) -> Result<()> {
+    if args.shard.is_some() {
+        return shard::run_shard(args);
+    }
+    if args.shards.is_some() {
+        bail!("--shards N goes with --shard auto (it gives the number of shards a scheduler does not)");
+    }
     let overrides = run_overrides(args);
     let paths: Vec<Option<&Path>> = if args.models.is_empty() {
         vec![None]
@@ -219,6 +227,72 @@ fn run_one(job: &Job<'_>) -> Result<String> {
         bar.inc(n as u64)
     });
     bar.finish_and_clear();
+    let done = write_run(
+        &Finish {
+            dir: staged.dir(),
+            source: job.source,
+            model,
+            scenarios: &scenarios,
+            overrides: job.overrides,
+            threads: job.threads,
+            summaries: summaries.name(),
+            sensitivity: !args.no_sensitivity,
+            paths: args.paths,
+            report: (!args.no_report).then_some(args.chart_size),
+            t0,
+        },
+        outcome,
+    )?;
+    let final_dir = staged.commit()?;
+    if let (Some(file), Some(post)) = (&args.write_posterior, &done.1) {
+        let text = sharecast::evidence::write::posterior_model(
+            model,
+            &job.source.text,
+            post,
+            &job.source.name,
+        );
+        output::write_new_file(file, text.as_bytes(), job.protect)?;
+        if !args.quiet {
+            eprintln!("posterior model -> {}", file.display());
+        }
+    }
+    Ok(format!(
+        "{}: {} scenarios x {} futures in {:.2} s -> {}{}",
+        model.name,
+        scenarios.len(),
+        model.simulation.futures,
+        t0.elapsed().as_secs_f64(),
+        final_dir.display(),
+        headline(model, &done.0)
+    ))
+}
+
+/// Where and how a run's results are written (by `run` and `merge`).
+struct Finish<'a> {
+    /// The staging folder.
+    dir: &'a Path,
+    source: &'a Source,
+    model: &'a Model,
+    scenarios: &'a [sharecast::scenario::Scenario],
+    overrides: &'a [String],
+    threads: usize,
+    summaries: &'a str,
+    sensitivity: bool,
+    /// Write `paths.parquet` (exact runs only).
+    paths: bool,
+    /// Draw the report at this size.
+    report: Option<(u32, u32)>,
+    t0: Instant,
+}
+
+/// Checks a run's results for non-finite numbers, writes its tables, the
+/// model, `run.json` and the report into the staging folder; returns the
+/// summary and the posterior.
+fn write_run(
+    f: &Finish<'_>,
+    outcome: pipeline::Outcome,
+) -> Result<(summary::Summary, Option<sharecast::evidence::Posterior>)> {
+    let model = f.model;
     let (summary, clamps, paths) = (outcome.summary, outcome.clamps, outcome.paths);
     let sensitivity = outcome.sensitivity;
     let posterior = outcome.posterior;
@@ -241,17 +315,17 @@ fn run_one(job: &Job<'_>) -> Result<String> {
     }
 
     let t = Instant::now();
-    let dir = staged.dir();
-    let keep_paths = if args.paths { paths.as_ref() } else { None };
-    let rows = (!args.no_sensitivity).then_some(sensitivity.as_slice());
-    output::write_tables(dir, model, &scenarios, (&summary, rows), keep_paths)?;
+    let dir = f.dir;
+    let keep_paths = if f.paths { paths.as_ref() } else { None };
+    let rows = f.sensitivity.then_some(sensitivity.as_slice());
+    output::write_tables(dir, model, f.scenarios, (&summary, rows), keep_paths)?;
     if let Some(post) = &posterior {
         output::write_posterior(dir, model, post)?;
         warn_low_ess(model, post);
     }
     // The model as read, so `sharecast report` can redraw from this folder alone.
     let p = dir.join("model.toml");
-    std::fs::write(&p, &job.source.text)
+    std::fs::write(&p, &f.source.text)
         .with_context(|| format!("cannot write '{}'", p.display()))?;
     seconds.insert("write_tables".to_string(), t.elapsed().as_secs_f64());
 
@@ -259,16 +333,16 @@ fn run_one(job: &Job<'_>) -> Result<String> {
         written_by: String::new(),
         command: "run".into(),
         sharecast_version: env!("CARGO_PKG_VERSION").to_string(),
-        model_path: job.source.name.clone(),
-        model_sha256: sha256_hex(job.source.text.as_bytes()),
-        overrides: job.overrides.to_vec(),
+        model_path: f.source.name.clone(),
+        model_sha256: sha256_hex(f.source.text.as_bytes()),
+        overrides: f.overrides.to_vec(),
         model_name: model.name.clone(),
         seed: model.simulation.seed,
         futures: model.simulation.futures,
         sampling: model.simulation.sampling.name().to_string(),
-        threads: job.threads,
-        scenarios: scenarios.len(),
-        path_years: (model.simulation.futures * scenarios.len() * model.horizon()) as u64,
+        threads: f.threads,
+        scenarios: f.scenarios.len(),
+        path_years: (model.simulation.futures * f.scenarios.len() * model.horizon()) as u64,
         seconds,
         clamped_draws: model
             .priors
@@ -277,8 +351,8 @@ fn run_one(job: &Job<'_>) -> Result<String> {
             .filter(|(_, &c)| c > 0)
             .map(|(p, &c)| (p.path.clone(), c))
             .collect(),
-        summaries: summaries.name().into(),
-        sensitivity: !args.no_sensitivity,
+        summaries: f.summaries.into(),
+        sensitivity: f.sensitivity,
         posterior: posterior.as_ref().map(|p| PosteriorInfo {
             futures: p.futures,
             ess: p.views.iter().map(|(v, e)| (v.name.clone(), *e)).collect(),
@@ -290,9 +364,9 @@ fn run_one(job: &Job<'_>) -> Result<String> {
         files: Vec::new(),
     };
     manifest.write(dir)?;
-    if !args.no_report {
+    if let Some(size) = f.report {
         let t = Instant::now();
-        sharecast::report::render(dir, &dir.join("report"), args.chart_size)
+        sharecast::report::render(dir, &dir.join("report"), size)
             .context("cannot draw the report")?;
         manifest
             .seconds
@@ -300,30 +374,9 @@ fn run_one(job: &Job<'_>) -> Result<String> {
     }
     manifest
         .seconds
-        .insert("total".to_string(), t0.elapsed().as_secs_f64());
+        .insert("total".to_string(), f.t0.elapsed().as_secs_f64());
     manifest.write(dir)?;
-    let final_dir = staged.commit()?;
-    if let (Some(file), Some(post)) = (&args.write_posterior, &posterior) {
-        let text = sharecast::evidence::write::posterior_model(
-            model,
-            &job.source.text,
-            post,
-            &job.source.name,
-        );
-        output::write_new_file(file, text.as_bytes(), job.protect)?;
-        if !args.quiet {
-            eprintln!("posterior model -> {}", file.display());
-        }
-    }
-    Ok(format!(
-        "{}: {} scenarios x {} futures in {:.2} s -> {}{}",
-        model.name,
-        scenarios.len(),
-        model.simulation.futures,
-        t0.elapsed().as_secs_f64(),
-        final_dir.display(),
-        headline(model, &summary)
-    ))
+    Ok((summary, posterior))
 }
 
 /// Warns (on stderr, even with `--quiet`) when conditioning leaves views

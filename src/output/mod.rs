@@ -3,6 +3,7 @@
 //! which never replace or delete what sharecast did not write
 //! ([`folder`]).
 
+pub mod codec;
 pub mod folder;
 pub mod manifest;
 pub mod tables;

@@ -34,6 +34,7 @@ use super::{ImpactRow, Stats, Summary, View, QUANTILES};
 use crate::engine::Paths;
 use crate::isa::Isa;
 use crate::model::{market_range, Model, Series};
+use crate::output::codec::{Malformed, Reader, Writer};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 
@@ -327,6 +328,25 @@ impl Sketch {
             a.s1 += b.s1;
             a.s2 += b.s2;
         }
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.counts(&self.bins);
+        w.u(u128::from(self.count));
+        if let Some(s) = &self.sums {
+            w.i(s.s1);
+            w.i(s.s2);
+        }
+    }
+
+    fn decode(&mut self, r: &mut Reader<'_>) -> Result<(), Malformed> {
+        r.counts_into(&mut self.bins)?;
+        self.count = u64::try_from(r.u()?).map_err(|_| Malformed("a count overflows"))?;
+        if let Some(s) = &mut self.sums {
+            s.s1 = r.i()?;
+            s.s2 = r.i()?;
+        }
+        Ok(())
     }
 
     /// Mean and population variance (of a level sketch).
@@ -777,6 +797,46 @@ impl SketchState {
         for (a, b) in self.clamps.iter_mut().zip(&other.clamps) {
             *a += b;
         }
+    }
+
+    /// The state's numbers, for a shard folder (its shape comes from the
+    /// model, [`SketchState::new`]).
+    pub fn encode(&self, w: &mut Writer) {
+        w.u(u128::from(self.futures));
+        let all = self.levels.iter().chain(self.diffs.iter().flatten());
+        for sketch in all {
+            match sketch {
+                Some(s) => {
+                    w.u(1);
+                    s.encode(w);
+                }
+                None => w.u(0),
+            }
+        }
+        self.thresholds.encode(w);
+        w.counts(&self.clamps);
+    }
+
+    /// Reads what [`SketchState::encode`] wrote into an empty state of the
+    /// same model.
+    pub fn decode(
+        model: &Model,
+        plan: &SketchPlan,
+        r: &mut Reader<'_>,
+    ) -> Result<SketchState, Malformed> {
+        let mut st = SketchState::new(model, plan);
+        st.futures = u64::try_from(r.u()?).map_err(|_| Malformed("a count overflows"))?;
+        let SketchState { levels, diffs, .. } = &mut st;
+        for sketch in levels.iter_mut().chain(diffs.iter_mut().flatten()) {
+            match (r.u()?, sketch) {
+                (1, Some(s)) => s.decode(r)?,
+                (0, None) => {}
+                _ => return Err(Malformed("the state's sketches are not this model's")),
+            }
+        }
+        st.thresholds.decode(r)?;
+        r.counts_into(&mut st.clamps)?;
+        Ok(st)
     }
 
     /// The summary of the futures folded so far.

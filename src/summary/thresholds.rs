@@ -62,6 +62,40 @@ impl ThresholdCounts {
         }
     }
 
+    /// The counts, pattern by pattern in sorted order, for a shard folder.
+    pub fn encode(&self, w: &mut crate::output::codec::Writer) {
+        w.u(self.counts.len() as u128);
+        for t in 0..self.counts.len() {
+            let sorted = self.sorted(t);
+            w.u(sorted.len() as u128);
+            for (pattern, n) in sorted {
+                w.counts(pattern);
+                w.u(u128::from(n));
+            }
+        }
+    }
+
+    /// Reads what [`ThresholdCounts::encode`] wrote.
+    pub fn decode(
+        &mut self,
+        r: &mut crate::output::codec::Reader<'_>,
+    ) -> Result<(), crate::output::codec::Malformed> {
+        use crate::output::codec::Malformed;
+        if r.size()? != self.counts.len() {
+            return Err(Malformed("the state's thresholds are not this model's"));
+        }
+        for t in 0..self.counts.len() {
+            let n = r.size()?;
+            for _ in 0..n {
+                let mut pattern = vec![0u64; self.words];
+                r.counts_into(&mut pattern)?;
+                let c = u64::try_from(r.u()?).map_err(|_| Malformed("a count overflows"))?;
+                *self.counts[t].entry(pattern).or_insert(0) += c;
+            }
+        }
+        Ok(())
+    }
+
     /// Adds another set of counts (another block or shard of futures).
     pub fn merge(&mut self, other: &ThresholdCounts) {
         for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
