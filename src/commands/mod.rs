@@ -11,7 +11,7 @@ use crate::cli::{RunArgs, SamplingArg, SummariesArg};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sharecast::model::{self, Model, Series};
-use sharecast::output::manifest::{sha256_hex, PosteriorInfo};
+use sharecast::output::manifest::PosteriorInfo;
 use sharecast::output::{self, Lock, Manifest, Staged};
 use sharecast::pipeline::{self, Summaries};
 use sharecast::{check as describe, scenario, summary};
@@ -66,14 +66,25 @@ pub fn check(path: Option<&Path>, set: &[String]) -> Result<()> {
 /// The overrides a run applies: `--set` flags first, then the dedicated
 /// flags, which therefore win.
 fn run_overrides(args: &RunArgs) -> Vec<String> {
-    let mut v = args.set.clone();
-    if let Some(f) = args.futures {
+    flag_overrides(&args.set, args.futures, args.seed, args.sampling)
+}
+
+/// `--set` flags, then `--futures`, `--seed` and `--sampling` as the
+/// overrides they stand for.
+fn flag_overrides(
+    set: &[String],
+    futures: Option<u64>,
+    seed: Option<u64>,
+    sampling: Option<SamplingArg>,
+) -> Vec<String> {
+    let mut v = set.to_vec();
+    if let Some(f) = futures {
         v.push(format!("simulation.futures={f}"));
     }
-    if let Some(s) = args.seed {
+    if let Some(s) = seed {
         v.push(format!("simulation.seed={s}"));
     }
-    if let Some(s) = args.sampling {
+    if let Some(s) = sampling {
         let name = match s {
             SamplingArg::Lhs => "lhs",
             SamplingArg::Random => "random",
@@ -81,6 +92,24 @@ fn run_overrides(args: &RunArgs) -> Vec<String> {
         v.push(format!("simulation.sampling=\"{name}\""));
     }
     v
+}
+
+/// Checks that a command may write `out` (never a folder sharecast did
+/// not write, nor the model files in `protect`), and starts its workers.
+fn prepare(
+    out: &Path,
+    protect: &[PathBuf],
+    threads: Option<usize>,
+    quiet: bool,
+) -> Result<(usize, rayon::ThreadPool)> {
+    output::folder::check_target(out, protect)?;
+    output::folder::check_replaceable(out, None)?;
+    let threads = thread_count(threads, quiet)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    Ok((threads, pool))
 }
 
 /// The most worker threads a run starts: a few per core, since more only
@@ -329,40 +358,32 @@ fn write_run(
         .with_context(|| format!("cannot write '{}'", p.display()))?;
     seconds.insert("write_tables".to_string(), t.elapsed().as_secs_f64());
 
-    let mut manifest = Manifest {
-        written_by: String::new(),
-        command: "run".into(),
-        sharecast_version: env!("CARGO_PKG_VERSION").to_string(),
-        model_path: f.source.name.clone(),
-        model_sha256: sha256_hex(f.source.text.as_bytes()),
-        overrides: f.overrides.to_vec(),
-        model_name: model.name.clone(),
-        seed: model.simulation.seed,
-        futures: model.simulation.futures,
-        sampling: model.simulation.sampling.name().to_string(),
-        threads: f.threads,
-        scenarios: f.scenarios.len(),
-        path_years: (model.simulation.futures * f.scenarios.len() * model.horizon()) as u64,
-        seconds,
-        clamped_draws: model
-            .priors
-            .iter()
-            .zip(&clamps)
-            .filter(|(_, &c)| c > 0)
-            .map(|(p, &c)| (p.path.clone(), c))
-            .collect(),
-        summaries: f.summaries.into(),
-        sensitivity: f.sensitivity,
-        posterior: posterior.as_ref().map(|p| PosteriorInfo {
-            futures: p.futures,
-            ess: p.views.iter().map(|(v, e)| (v.name.clone(), *e)).collect(),
-            low_ess: p.low_ess().iter().map(|(v, _)| v.to_string()).collect(),
-            hardest_observation: p
-                .hardest()
-                .map(|o| model.observations[o.observation].path.clone()),
-        }),
-        files: Vec::new(),
-    };
+    let mut manifest = Manifest::for_model(
+        "run",
+        (&f.source.name, &f.source.text),
+        f.overrides,
+        model,
+        (f.threads, f.scenarios.len()),
+    );
+    manifest.path_years = (model.simulation.futures * f.scenarios.len() * model.horizon()) as u64;
+    manifest.seconds = seconds;
+    manifest.clamped_draws = model
+        .priors
+        .iter()
+        .zip(&clamps)
+        .filter(|(_, &c)| c > 0)
+        .map(|(p, &c)| (p.path.clone(), c))
+        .collect();
+    manifest.summaries = f.summaries.into();
+    manifest.sensitivity = f.sensitivity;
+    manifest.posterior = posterior.as_ref().map(|p| PosteriorInfo {
+        futures: p.futures,
+        ess: p.views.iter().map(|(v, e)| (v.name.clone(), *e)).collect(),
+        low_ess: p.low_ess().iter().map(|(v, _)| v.to_string()).collect(),
+        hardest_observation: p
+            .hardest()
+            .map(|o| model.observations[o.observation].path.clone()),
+    });
     manifest.write(dir)?;
     if let Some(size) = f.report {
         let t = Instant::now();

@@ -1,17 +1,14 @@
 //! `sharecast run --shard I/N` and `sharecast merge`: a run split across
 //! machines, and the merge that writes exactly the unsharded run's tables.
 
-use super::{
-    load, progress_bar, read_source, run_overrides, thread_count, write_run, Finish, Source,
-};
+use super::{load, prepare, progress_bar, read_source, run_overrides, write_run, Finish, Source};
 use crate::cli::{MergeArgs, RunArgs, SummariesArg};
 use anyhow::{bail, Context, Result};
-use sharecast::output::{self, manifest::sha256_hex, Lock, Manifest, Staged};
+use sharecast::output::{manifest::sha256_hex, Lock, Manifest, Staged};
 use sharecast::pipeline;
 use sharecast::scenario;
 use sharecast::shard::{self, ShardInfo, FORMAT};
 use sharecast::summary::sketch::SketchPlan;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -51,13 +48,7 @@ pub fn run_shard(args: &RunArgs) -> Result<()> {
         PathBuf::from("output").join(format!("{}.shard-{index}-of-{count}", model.name))
     });
     let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
-    output::folder::check_target(&out, &protect)?;
-    output::folder::check_replaceable(&out, None)?;
-    let threads = thread_count(args.threads, args.quiet)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
+    let (threads, pool) = prepare(&out, &protect, args.threads, args.quiet)?;
 
     let t0 = Instant::now();
     let lock = Lock::acquire(&out)?;
@@ -103,27 +94,17 @@ pub fn run_shard(args: &RunArgs) -> Result<()> {
     std::fs::write(&p, &source.text).with_context(|| format!("cannot write '{}'", p.display()))?;
     let mut seconds = outcome.seconds;
     seconds.insert("total".into(), t0.elapsed().as_secs_f64());
-    let mut manifest = Manifest {
-        written_by: String::new(),
-        command: "shard".into(),
-        sharecast_version: env!("CARGO_PKG_VERSION").to_string(),
-        model_path: source.name.clone(),
-        model_sha256: info.model_sha256.clone(),
-        overrides,
-        model_name: model.name.clone(),
-        seed: model.simulation.seed,
-        futures: model.simulation.futures,
-        sampling: info.sampling.clone(),
-        threads,
-        scenarios: scenarios.len(),
-        path_years: (range.len() * scenarios.len() * model.horizon()) as u64,
-        seconds,
-        clamped_draws: BTreeMap::new(),
-        summaries: "sketch".into(),
-        sensitivity: with_sensitivity,
-        posterior: None,
-        files: Vec::new(),
-    };
+    let mut manifest = Manifest::for_model(
+        "shard",
+        (&source.name, &source.text),
+        &overrides,
+        &model,
+        (threads, scenarios.len()),
+    );
+    manifest.path_years = (range.len() * scenarios.len() * model.horizon()) as u64;
+    manifest.seconds = seconds;
+    manifest.summaries = "sketch".into();
+    manifest.sensitivity = with_sensitivity;
     manifest.write(dir)?;
     let final_dir = staged.commit()?;
     if !args.quiet {
@@ -246,14 +227,8 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     let model = load(&source, &first.info.overrides)?;
     let scenarios = scenario::enumerate(&model);
     let plan = SketchPlan::new(&model, &scenarios);
-    let threads = thread_count(args.threads, args.quiet)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
     let protect: Vec<PathBuf> = Vec::new();
-    output::folder::check_target(&args.out, &protect)?;
-    output::folder::check_replaceable(&args.out, None)?;
+    let (threads, pool) = prepare(&args.out, &protect, args.threads, args.quiet)?;
     let lock = Lock::acquire(&args.out)?;
     let staged = Staged::begin(&args.out, &protect, None, &lock)?;
     // Add the states in index order (the kept futures are appended, so

@@ -2,11 +2,11 @@
 //! folder (`output/<name>.sobol/`): `sobol.csv`, one chart per focus series
 //! and year, `model.toml` and `run.json`.
 
-use super::{available_memory, load, progress_bar, read_source, thread_count};
+use super::{available_memory, load, prepare, progress_bar, read_source};
 use crate::cli::SobolArgs;
 use anyhow::{bail, Context, Result};
 use sharecast::model::Model;
-use sharecast::output::{self, manifest::sha256_hex, Lock, Manifest, Staged};
+use sharecast::output::{self, Lock, Manifest, Staged};
 use sharecast::report::tornado::{sobol_chart, SobolBar, TOP};
 use sharecast::scenario::{self, Scenario};
 use sharecast::sensitivity::sobol::{study, Study};
@@ -68,13 +68,7 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}.sobol", model.name)));
     let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
-    output::folder::check_target(&out, &protect)?;
-    output::folder::check_replaceable(&out, None)?;
-    let threads = thread_count(args.threads, args.quiet)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
+    let (threads, pool) = prepare(&out, &protect, args.threads, args.quiet)?;
 
     let t0 = Instant::now();
     let lock = Lock::acquire(&out)?;
@@ -105,27 +99,18 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
     charts(dir, &model, &result, &charted.name, args.chart_size)?;
     seconds.insert("charts".to_string(), t.elapsed().as_secs_f64());
     seconds.insert("total".to_string(), t0.elapsed().as_secs_f64());
-    let mut manifest = Manifest {
-        written_by: String::new(),
-        command: "sobol".into(),
-        sharecast_version: env!("CARGO_PKG_VERSION").to_string(),
-        model_path: source.name.clone(),
-        model_sha256: sha256_hex(source.text.as_bytes()),
-        overrides: args.set.clone(),
-        model_name: model.name.clone(),
-        seed: model.simulation.seed,
-        futures: result.design_rows,
-        sampling: format!("sobol design, base {} x ({d} inputs + 2)", args.base),
-        threads,
-        scenarios: scenarios.len(),
-        path_years: (result.design_rows * scenarios.len() * model.horizon()) as u64,
-        seconds,
-        clamped_draws: BTreeMap::new(),
-        summaries: "sobol".into(),
-        sensitivity: false,
-        posterior: None,
-        files: Vec::new(),
-    };
+    let mut manifest = Manifest::for_model(
+        "sobol",
+        (&source.name, &source.text),
+        &args.set,
+        &model,
+        (threads, scenarios.len()),
+    );
+    manifest.futures = result.design_rows;
+    manifest.sampling = format!("sobol design, base {} x ({d} inputs + 2)", args.base);
+    manifest.path_years = (result.design_rows * scenarios.len() * model.horizon()) as u64;
+    manifest.seconds = seconds;
+    manifest.summaries = "sobol".into();
     manifest.write(dir)?;
     let final_dir = staged.commit()?;
     if !args.quiet {

@@ -3,12 +3,12 @@
 //! `output/<model name>.sweep/`: `sweep.csv`, a chart per focus series and
 //! an `index.html`.
 
-use super::{load, progress_bar, read_source, thread_count, Source};
-use crate::cli::{SamplingArg, SweepArgs};
+use super::{flag_overrides, load, prepare, progress_bar, read_source, Source};
+use crate::cli::SweepArgs;
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use sharecast::model::{Model, Series};
-use sharecast::output::{self, manifest::sha256_hex, Lock, Manifest, Staged};
+use sharecast::output::{self, Lock, Manifest, Staged};
 use sharecast::pipeline;
 use sharecast::report::sweep::{sweep_chart, Line};
 use sharecast::scenario;
@@ -92,20 +92,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         );
     }
     let source = read_source(args.model.as_deref())?;
-    let mut base = args.set.clone();
-    if let Some(f) = args.futures {
-        base.push(format!("simulation.futures={f}"));
-    }
-    if let Some(s) = args.seed {
-        base.push(format!("simulation.seed={s}"));
-    }
-    if let Some(s) = args.sampling {
-        let name = match s {
-            SamplingArg::Lhs => "lhs",
-            SamplingArg::Random => "random",
-        };
-        base.push(format!("simulation.sampling=\"{name}\""));
-    }
+    let base = flag_overrides(&args.set, args.futures, args.seed, args.sampling);
     let model = load(&source, &base)?;
     // The grid, every variant validated before anything runs.
     let mut grid: Vec<Grid> = vec![Vec::new()];
@@ -154,13 +141,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}.sweep", model.name)));
     let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
-    output::folder::check_target(&out, &protect)?;
-    output::folder::check_replaceable(&out, None)?;
-    let threads = thread_count(args.threads, args.quiet)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
+    let (threads, pool) = prepare(&out, &protect, args.threads, args.quiet)?;
 
     let t0 = Instant::now();
     let lock = Lock::acquire(&out)?;
@@ -198,27 +179,15 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     .with_context(|| format!("cannot write '{}'", dir.join("index.html").display()))?;
     let mut seconds = BTreeMap::new();
     seconds.insert("total".to_string(), t0.elapsed().as_secs_f64());
-    let mut manifest = Manifest {
-        written_by: String::new(),
-        command: "sweep".into(),
-        sharecast_version: env!("CARGO_PKG_VERSION").to_string(),
-        model_path: source.name.clone(),
-        model_sha256: sha256_hex(source.text.as_bytes()),
-        overrides: base.clone(),
-        model_name: model.name.clone(),
-        seed: model.simulation.seed,
-        futures: model.simulation.futures,
-        sampling: model.simulation.sampling.name().to_string(),
-        threads,
-        scenarios: scenario::enumerate(&model).len(),
-        path_years: 0,
-        seconds,
-        clamped_draws: BTreeMap::new(),
-        summaries: "per variant: auto".into(),
-        sensitivity: false,
-        posterior: None,
-        files: Vec::new(),
-    };
+    let mut manifest = Manifest::for_model(
+        "sweep",
+        (&source.name, &source.text),
+        &base,
+        &model,
+        (threads, scenario::enumerate(&model).len()),
+    );
+    manifest.seconds = seconds;
+    manifest.summaries = "per variant: auto".into();
     manifest.write(dir)?;
     let final_dir = staged.commit()?;
     if !args.quiet {

@@ -134,31 +134,10 @@ impl Columns {
     }
 }
 
-/// A conditioned summary row.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// View index (into [`Posterior::views`]).
-    pub view: usize,
-    /// Year.
-    pub year: i32,
-    /// Series.
-    pub series: Series,
-    /// Statistics.
-    pub stats: Stats,
-}
-
-/// A conditioned threshold row.
-#[derive(Debug, Clone)]
-pub struct ThresholdRow {
-    /// View index.
-    pub view: usize,
-    /// Threshold index.
-    pub threshold: usize,
-    /// Probability.
-    pub probability: f64,
-    /// Standard error (section 7).
-    pub se: f64,
-}
+/// A conditioned summary row: the unconditioned row's type, weighted.
+pub use crate::summary::SummaryRow as Row;
+/// A conditioned threshold row (its `se` as in section 7).
+pub use crate::summary::ThresholdRow;
 
 /// A conditioned deal-impact row.
 #[derive(Debug, Clone)]

@@ -63,6 +63,39 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// A manifest for `command` run on a model (its file's path and text,
+    /// the overrides applied): the model's identity and simulation
+    /// settings filled in, the rest empty for the command to fill.
+    pub fn for_model(
+        command: &str,
+        (model_path, model_text): (&str, &str),
+        overrides: &[String],
+        model: &crate::model::Model,
+        (threads, scenarios): (usize, usize),
+    ) -> Manifest {
+        Manifest {
+            written_by: String::new(),
+            command: command.into(),
+            sharecast_version: env!("CARGO_PKG_VERSION").to_string(),
+            model_path: model_path.into(),
+            model_sha256: sha256_hex(model_text.as_bytes()),
+            overrides: overrides.to_vec(),
+            model_name: model.name.clone(),
+            seed: model.simulation.seed,
+            futures: model.simulation.futures,
+            sampling: model.simulation.sampling.name().to_string(),
+            threads,
+            scenarios,
+            path_years: 0,
+            seconds: BTreeMap::new(),
+            summaries: String::new(),
+            clamped_draws: BTreeMap::new(),
+            sensitivity: false,
+            posterior: None,
+            files: Vec::new(),
+        }
+    }
+
     /// Reads and checks `dir/run.json`.
     pub fn read(dir: &Path) -> Result<Manifest, String> {
         let path = dir.join("run.json");

@@ -7,7 +7,7 @@ use crate::model::Model;
 use crate::scenario::Scenario;
 use crate::sensitivity::sobol::SobolRow;
 use crate::sensitivity::SensitivityRow;
-use crate::summary::Summary;
+use crate::summary::{Summary, SummaryRow, ThresholdRow};
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetWriter, SerWriter};
 use std::fs;
@@ -30,11 +30,15 @@ fn floats<R>(name: &str, rows: &[R], f: impl Fn(&R) -> f64) -> Column {
     Column::new(name.into(), rows.iter().map(f).collect::<Vec<f64>>())
 }
 
-/// The long summary frame: `scenario, year, series, mean, sd, p05..p95`.
-pub fn summary_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame> {
-    let rows = &summary.rows;
+/// The columns `scenario, year, series, mean, sd, p05..p95` of summary
+/// rows, `view` naming each row's view.
+fn summary_columns<'a>(
+    model: &'a Model,
+    rows: &'a [SummaryRow],
+    view: &dyn Fn(usize) -> &'a str,
+) -> Vec<Column> {
     let mut columns = vec![
-        text("scenario", rows, |r| &summary.views[r.view].name),
+        text("scenario", rows, |r| view(r.view)),
         ints("year", rows, |r| r.year),
         text("series", rows, |r| model.series_id(r.series)),
         floats("mean", rows, |r| r.stats.mean),
@@ -43,30 +47,49 @@ pub fn summary_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame
     for (i, name) in ["p05", "p25", "p50", "p75", "p95"].into_iter().enumerate() {
         columns.push(floats(name, rows, |r| r.stats.q[i]));
     }
-    DataFrame::new(rows.len(), columns)
+    columns
+}
+
+/// The columns `scenario, series, year, condition, level, probability,
+/// se` of threshold rows.
+fn threshold_columns<'a>(
+    model: &'a Model,
+    rows: &'a [ThresholdRow],
+    view: &dyn Fn(usize) -> &'a str,
+) -> Vec<Column> {
+    let th = |r: &ThresholdRow| &model.thresholds[r.threshold];
+    vec![
+        text("scenario", rows, |r| view(r.view)),
+        text("series", rows, |r| model.series_id(th(r).series)),
+        ints("year", rows, |r| th(r).year),
+        text("condition", rows, |r| {
+            if th(r).above {
+                "above"
+            } else {
+                "below"
+            }
+        }),
+        floats("level", rows, |r| th(r).level),
+        floats("probability", rows, |r| r.probability),
+        floats("se", rows, |r| r.se),
+    ]
+}
+
+/// The long summary frame: `scenario, year, series, mean, sd, p05..p95`.
+pub fn summary_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame> {
+    let view = |v: usize| summary.views[v].name.as_str();
+    DataFrame::new(
+        summary.rows.len(),
+        summary_columns(model, &summary.rows, &view),
+    )
 }
 
 /// `scenario, series, year, condition, level, probability, se`.
 pub fn thresholds_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame> {
-    let rows = &summary.thresholds;
-    let th = |r: &crate::summary::ThresholdRow| &model.thresholds[r.threshold];
+    let view = |v: usize| summary.views[v].name.as_str();
     DataFrame::new(
-        rows.len(),
-        vec![
-            text("scenario", rows, |r| &summary.views[r.view].name),
-            text("series", rows, |r| model.series_id(th(r).series)),
-            ints("year", rows, |r| th(r).year),
-            text("condition", rows, |r| {
-                if th(r).above {
-                    "above"
-                } else {
-                    "below"
-                }
-            }),
-            floats("level", rows, |r| th(r).level),
-            floats("probability", rows, |r| r.probability),
-            floats("se", rows, |r| r.se),
-        ],
+        summary.thresholds.len(),
+        threshold_columns(model, &summary.thresholds, &view),
     )
 }
 
@@ -209,45 +232,18 @@ pub fn paths_frame(
 
 /// The conditioned summary: [`summary_frame`]'s columns and `ess`.
 pub fn posterior_summary_frame(model: &Model, post: &Posterior) -> PolarsResult<DataFrame> {
-    let rows = &post.rows;
-    let view = |r: &crate::evidence::Row| &post.views[r.view];
-    let mut columns = vec![
-        text("scenario", rows, |r| &view(r).0.name),
-        ints("year", rows, |r| r.year),
-        text("series", rows, |r| model.series_id(r.series)),
-        floats("mean", rows, |r| r.stats.mean),
-        floats("sd", rows, |r| r.stats.sd),
-    ];
-    for (i, name) in ["p05", "p25", "p50", "p75", "p95"].into_iter().enumerate() {
-        columns.push(floats(name, rows, |r| r.stats.q[i]));
-    }
-    columns.push(floats("ess", rows, |r| view(r).1));
-    DataFrame::new(rows.len(), columns)
+    let view = |v: usize| post.views[v].0.name.as_str();
+    let mut columns = summary_columns(model, &post.rows, &view);
+    columns.push(floats("ess", &post.rows, |r| post.views[r.view].1));
+    DataFrame::new(post.rows.len(), columns)
 }
 
 /// The conditioned thresholds: [`thresholds_frame`]'s columns and `ess`.
 pub fn posterior_thresholds_frame(model: &Model, post: &Posterior) -> PolarsResult<DataFrame> {
-    let rows = &post.thresholds;
-    let th = |r: &crate::evidence::ThresholdRow| &model.thresholds[r.threshold];
-    DataFrame::new(
-        rows.len(),
-        vec![
-            text("scenario", rows, |r| &post.views[r.view].0.name),
-            text("series", rows, |r| model.series_id(th(r).series)),
-            ints("year", rows, |r| th(r).year),
-            text("condition", rows, |r| {
-                if th(r).above {
-                    "above"
-                } else {
-                    "below"
-                }
-            }),
-            floats("level", rows, |r| th(r).level),
-            floats("probability", rows, |r| r.probability),
-            floats("se", rows, |r| r.se),
-            floats("ess", rows, |r| post.views[r.view].1),
-        ],
-    )
+    let view = |v: usize| post.views[v].0.name.as_str();
+    let mut columns = threshold_columns(model, &post.thresholds, &view);
+    columns.push(floats("ess", &post.thresholds, |r| post.views[r.view].1));
+    DataFrame::new(post.thresholds.len(), columns)
 }
 
 /// The conditioned deal impacts: [`impact_frame`]'s columns and `ess`.

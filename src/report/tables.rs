@@ -208,27 +208,7 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
     let model = model::load(&model_path.display().to_string(), &text, &run.overrides)
         .map_err(|e| bad(&model_path, e))?;
 
-    let p = dir.join("summary.parquet");
-    let file = std::fs::File::open(&p).map_err(|e| bad(&p, e))?;
-    let df = ParquetReader::new(file).finish().map_err(|e| bad(&p, e))?;
-    let (sc, yr, se) = (
-        strings(&df, "scenario", &p)?,
-        numbers(&df, "year", &p)?,
-        strings(&df, "series", &p)?,
-    );
-    let cols: Vec<Vec<f64>> = ["mean", "p05", "p25", "p50", "p75", "p95"]
-        .iter()
-        .map(|c| numbers(&df, c, &p))
-        .collect::<Result<_, _>>()?;
-    let summary = (0..df.height())
-        .map(|i| SummaryRow {
-            scenario: sc[i].clone(),
-            year: yr[i] as i32,
-            series: se[i].clone(),
-            mean: cols[0][i],
-            q: [cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i]],
-        })
-        .collect();
+    let summary = summary_rows(&dir.join("summary.parquet"))?;
 
     let p = dir.join("impact.csv");
     let df = read_csv(&p)?;
