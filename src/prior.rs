@@ -79,6 +79,9 @@ fn err<T>(msg: impl Into<String>) -> Result<T, PriorError> {
     Err(PriorError(msg.into()))
 }
 
+/// What a triangular or PERT prior needs of its parameters.
+const TRI_NEEDS: &str = "min <= mode <= max and min < max";
+
 fn finite(name: &str, x: f64) -> Result<f64, PriorError> {
     if x.is_finite() {
         Ok(x)
@@ -90,101 +93,97 @@ fn finite(name: &str, x: f64) -> Result<f64, PriorError> {
 impl Family {
     /// Checks parameters and builds a family (NaN and infinities rejected).
     pub fn new(name: &str, params: &[f64]) -> Result<Family, PriorError> {
-        let want = |n: usize, sig: &str| -> Result<(), PriorError> {
-            if params.len() != n {
-                return err(format!(
-                    "{name} takes {n} parameters ({sig}), found {}",
-                    params.len()
-                ));
-            }
-            for (i, p) in params.iter().enumerate() {
-                finite(&format!("{name} parameter {}", i + 1), *p)?;
-            }
-            Ok(())
-        };
-        let p = params;
-        match name {
-            "normal" => {
-                want(2, "mean, sd")?;
-                if !(p[1] > 0.0) {
-                    return err(format!(
-                        "normal(mean, sd) needs sd > 0, found sd = {}",
-                        p[1]
-                    ));
-                }
-                Ok(Family::Normal {
+        type Check = fn(&[f64]) -> bool;
+        type Make = fn(&[f64]) -> Family;
+        let shapes = format!(
+            "in [{}, {}] (where its inverse CDF is exact)",
+            SHAPES.start(),
+            SHAPES.end()
+        );
+        let tri: Check = |p| p[0] <= p[1] && p[1] <= p[2] && p[0] < p[2];
+        let (sig, needs, ok, make): (&str, String, Check, Make) = match name {
+            "normal" => (
+                "mean, sd",
+                "sd > 0".into(),
+                |p| p[1] > 0.0,
+                |p| Family::Normal {
                     mean: p[0],
                     sd: p[1],
-                })
-            }
-            "lognormal" => {
-                want(2, "mu, sigma")?;
-                if !(p[1] > 0.0) {
-                    return err(format!(
-                        "lognormal(mu, sigma) needs sigma > 0, found sigma = {}",
-                        p[1]
-                    ));
-                }
-                Ok(Family::LogNormal {
+                },
+            ),
+            "lognormal" => (
+                "mu, sigma",
+                "sigma > 0".into(),
+                |p| p[1] > 0.0,
+                |p| Family::LogNormal {
                     mu: p[0],
                     sigma: p[1],
-                })
-            }
-            "uniform" => {
-                want(2, "min, max")?;
-                if !(p[0] < p[1]) {
-                    return err(format!(
-                        "uniform(min, max) needs min < max, found min = {}, max = {}",
-                        p[0], p[1]
-                    ));
-                }
-                Ok(Family::Uniform {
+                },
+            ),
+            "uniform" => (
+                "min, max",
+                "min < max".into(),
+                |p| p[0] < p[1],
+                |p| Family::Uniform {
                     min: p[0],
                     max: p[1],
-                })
-            }
-            "triangular" | "pert" => {
-                want(3, "min, mode, max")?;
-                let (min, mode, max) = (p[0], p[1], p[2]);
-                if !(min <= mode && mode <= max && min < max) {
-                    return err(format!(
-                        "{name}(min, mode, max) needs min <= mode <= max and min < max, found {min}, {mode}, {max}"
-                    ));
+                },
+            ),
+            "triangular" => ("min, mode, max", TRI_NEEDS.into(), tri, |p| {
+                Family::Triangular {
+                    min: p[0],
+                    mode: p[1],
+                    max: p[2],
                 }
-                Ok(if name == "pert" {
-                    Family::Pert { min, mode, max }
-                } else {
-                    Family::Triangular { min, mode, max }
-                })
-            }
-            "beta" => {
-                want(2, "alpha, beta")?;
-                if !(SHAPES.contains(&p[0]) && SHAPES.contains(&p[1])) {
-                    return err(format!(
-                        "beta(alpha, beta) needs both in [{}, {}] (where its inverse CDF is exact), found {}, {}",
-                        SHAPES.start(), SHAPES.end(), p[0], p[1]
-                    ));
-                }
-                Ok(Family::Beta {
+            }),
+            "pert" => ("min, mode, max", TRI_NEEDS.into(), tri, |p| Family::Pert {
+                min: p[0],
+                mode: p[1],
+                max: p[2],
+            }),
+            "beta" => (
+                "alpha, beta",
+                format!("both {shapes}"),
+                |p| SHAPES.contains(&p[0]) && SHAPES.contains(&p[1]),
+                |p| Family::Beta {
                     alpha: p[0],
                     beta: p[1],
-                })
-            }
-            "gamma" => {
-                want(2, "shape, scale")?;
-                if !(SHAPES.contains(&p[0]) && p[1] > 0.0) {
-                    return err(format!(
-                        "gamma(shape, scale) needs a shape in [{}, {}] (where its inverse CDF is exact) and a scale > 0, found {}, {}",
-                        SHAPES.start(), SHAPES.end(), p[0], p[1]
-                    ));
-                }
-                Ok(Family::Gamma {
+                },
+            ),
+            "gamma" => (
+                "shape, scale",
+                format!("a shape {shapes} and a scale > 0"),
+                |p| SHAPES.contains(&p[0]) && p[1] > 0.0,
+                |p| Family::Gamma {
                     shape: p[0],
                     scale: p[1],
-                })
-            }
-            other => err(format!("unknown distribution '{other}'")),
+                },
+            ),
+            other => return err(format!("unknown distribution '{other}'")),
+        };
+        let names: Vec<&str> = sig.split(", ").collect();
+        if params.len() != names.len() {
+            return err(format!(
+                "{name} takes {} parameters ({sig}), found {}",
+                names.len(),
+                params.len()
+            ));
         }
+        for (i, p) in params.iter().enumerate() {
+            finite(&format!("{name} parameter {}", i + 1), *p)?;
+        }
+        if !ok(params) {
+            let found: Vec<String> = names
+                .iter()
+                .zip(params)
+                .map(|(n, p)| format!("{n} = {p}"))
+                .collect();
+            return err(format!(
+                "{name}({sig}) needs {needs}, found {}",
+                found.join(", ")
+            ));
+        }
+        Ok(make(params))
     }
 
     /// The family implied by a 90% interval: lognormal when `0 < low < high`,

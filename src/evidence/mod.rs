@@ -139,21 +139,12 @@ pub use crate::summary::SummaryRow as Row;
 /// A conditioned threshold row (its `se` as in section 7).
 pub use crate::summary::ThresholdRow;
 
-/// A conditioned deal-impact row.
+/// A conditioned deal-impact row: the summary's row and the ESS of the
+/// pairs' weights.
 #[derive(Debug, Clone)]
 pub struct ImpactRow {
-    /// Deal.
-    pub deal: usize,
-    /// Outcome.
-    pub outcome: usize,
-    /// Year.
-    pub year: i32,
-    /// Series.
-    pub series: Series,
-    /// Mean, p05, p50, p95.
-    pub stats: [f64; 4],
-    /// Futures x pairs.
-    pub pairs: usize,
+    /// Deal, outcome, year, series, statistics and pairs.
+    pub row: crate::summary::ImpactRow,
     /// ESS of the pairs' weights.
     pub ess: f64,
 }
@@ -241,37 +232,13 @@ impl Posterior {
 
     /// Whether every number in the tables is finite.
     pub fn check_finite(&self, model: &Model) -> Result<(), String> {
-        let bad = |what: String| Err(format!("the conditioned {what} is not a finite number"));
-        for r in &self.rows {
-            let s = &r.stats;
-            if !(s.mean.is_finite() && s.sd.is_finite() && s.q.iter().all(|x| x.is_finite())) {
-                return bad(format!(
-                    "summary of {} {} in view {}",
-                    model.series_id(r.series),
-                    r.year,
-                    self.views[r.view].0.name
-                ));
-            }
+        let view = |v: usize| self.views[v].0.name.as_str();
+        let impact: Vec<_> = self.impact.iter().map(|r| r.row.clone()).collect();
+        match crate::summary::first_non_finite(model, &view, &self.rows, &self.thresholds, &impact)
+        {
+            Some(what) => Err(format!("the conditioned {what} is not a finite number")),
+            None => Ok(()),
         }
-        for r in &self.thresholds {
-            if !(r.probability.is_finite() && r.se.is_finite()) {
-                return bad(format!(
-                    "threshold probability in view {}",
-                    self.views[r.view].0.name
-                ));
-            }
-        }
-        for r in &self.impact {
-            if !r.stats.iter().all(|x| x.is_finite()) {
-                return bad(format!(
-                    "impact of {} on {} {}",
-                    model.deals[r.deal].id,
-                    model.series_id(r.series),
-                    r.year
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -487,12 +454,17 @@ fn impact_rows(
                 .collect();
             let st = pooled_stats(&parts)?;
             Some(ImpactRow {
-                deal: plan.deal,
-                outcome: plan.outcome,
-                year: model.start_year + k as i32,
-                series: se,
-                stats: [st.mean, st.q[0], st.q[2], st.q[4]],
-                pairs: paths.futures * plan.pairs.len(),
+                row: crate::summary::ImpactRow {
+                    deal: plan.deal,
+                    outcome: plan.outcome,
+                    year: model.start_year + k as i32,
+                    series: se,
+                    mean: st.mean,
+                    p05: st.q[0],
+                    p50: st.q[2],
+                    p95: st.q[4],
+                    pairs: paths.futures * plan.pairs.len(),
+                },
                 ess: cols.ess(&f),
             })
         })

@@ -289,37 +289,29 @@ pub fn listed_files(dir: &Path) -> Option<BTreeSet<String>> {
 /// folder (a run.json from before runs listed their files).
 fn foreign_entries(dir: &Path, listed: &BTreeSet<String>, legacy: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let mut stack = vec![(dir.to_path_buf(), String::new())];
-    while let Some((path, rel)) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&path) else {
-            out.push(if rel.is_empty() { ".".into() } else { rel });
-            continue;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let r = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir {
-                if listed.iter().any(|f| f.starts_with(&format!("{r}/")))
-                    || (legacy && r == "report")
-                {
-                    stack.push((e.path(), r));
-                } else {
-                    out.push(format!("{r}/"));
-                }
-            } else {
-                let legacy_chart =
-                    legacy && rel == "report" && (name.ends_with(".png") || name == "index.html");
-                if !listed.contains(&r) && !legacy_chart {
-                    out.push(r);
-                }
-            }
+    super::walk(dir, |e| match e {
+        super::Entry::Unreadable(r) => {
+            out.push(r);
+            false
         }
-    }
+        super::Entry::Dir(r) => {
+            let descend =
+                listed.iter().any(|f| f.starts_with(&format!("{r}/"))) || (legacy && r == "report");
+            if !descend {
+                out.push(format!("{r}/"));
+            }
+            descend
+        }
+        super::Entry::File(r, name) => {
+            let legacy_chart = legacy
+                && r.strip_suffix(name) == Some("report/")
+                && (name.ends_with(".png") || name == "index.html");
+            if !listed.contains(r) && !legacy_chart {
+                out.push(r.to_string());
+            }
+            false
+        }
+    });
     out.sort();
     out
 }

@@ -68,13 +68,27 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     std::fs::rename(&temp, path).map_err(io("write", path))
 }
 
-/// Every file below `dir`, relative and `/`-separated, sorted, leaving out
-/// `run.json` and the temporary folder's marker: what a manifest lists.
-pub fn list_files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
+/// One entry met by [`walk`].
+pub(crate) enum Entry<'a> {
+    /// A folder that could not be read (`"."` for `dir` itself).
+    Unreadable(String),
+    /// A folder: its relative path; return true to descend into it.
+    Dir(&'a str),
+    /// A file (or anything that is not a folder): relative path and name.
+    File(&'a str, &'a str),
+}
+
+/// Walks the tree below `dir`, naming every entry by its path relative to
+/// `dir`, `/`-separated; `visit` says which folders to descend into.
+pub(crate) fn walk(dir: &Path, mut visit: impl FnMut(Entry) -> bool) {
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((path, rel)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&path) else {
+            visit(Entry::Unreadable(if rel.is_empty() {
+                ".".into()
+            } else {
+                rel
+            }));
             continue;
         };
         for e in entries.flatten() {
@@ -85,12 +99,30 @@ pub fn list_files(dir: &Path) -> Vec<String> {
                 format!("{rel}/{name}")
             };
             if e.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push((e.path(), r));
-            } else if r != "run.json" && name != ".sharecast-staging" {
-                out.push(r);
+                if visit(Entry::Dir(&r)) {
+                    stack.push((e.path(), r));
+                }
+            } else {
+                visit(Entry::File(&r, &name));
             }
         }
     }
+}
+
+/// Every file below `dir`, relative and `/`-separated, sorted, leaving out
+/// `run.json` and the temporary folder's marker: what a manifest lists.
+pub fn list_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(dir, |e| match e {
+        Entry::Unreadable(_) => false,
+        Entry::Dir(_) => true,
+        Entry::File(r, name) => {
+            if r != "run.json" && name != ".sharecast-staging" {
+                out.push(r.to_string());
+            }
+            false
+        }
+    });
     out.sort();
     out
 }

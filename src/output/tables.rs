@@ -7,7 +7,7 @@ use crate::model::Model;
 use crate::scenario::Scenario;
 use crate::sensitivity::sobol::SobolRow;
 use crate::sensitivity::SensitivityRow;
-use crate::summary::{Summary, SummaryRow, ThresholdRow};
+use crate::summary::{ImpactRow, Summary, SummaryRow, ThresholdRow};
 use polars::prelude::*;
 use polars_io::prelude::{CsvWriter, ParquetWriter, SerWriter};
 use std::fs;
@@ -21,12 +21,12 @@ fn text<'a, R>(name: &str, rows: &'a [R], f: impl Fn(&'a R) -> &'a str) -> Colum
 }
 
 /// A year (or other i32) column.
-fn ints<R>(name: &str, rows: &[R], f: impl Fn(&R) -> i32) -> Column {
+fn ints<'a, R>(name: &str, rows: &'a [R], f: impl Fn(&'a R) -> i32) -> Column {
     Column::new(name.into(), rows.iter().map(f).collect::<Vec<i32>>())
 }
 
 /// A float column.
-fn floats<R>(name: &str, rows: &[R], f: impl Fn(&R) -> f64) -> Column {
+fn floats<'a, R>(name: &str, rows: &'a [R], f: impl Fn(&'a R) -> f64) -> Column {
     Column::new(name.into(), rows.iter().map(f).collect::<Vec<f64>>())
 }
 
@@ -93,28 +93,37 @@ pub fn thresholds_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFr
     )
 }
 
+/// The columns `deal, outcome, baseline, year, series, mean, p05, p50,
+/// p95, pairs` of impact rows, `row` reaching each row's statistics.
+fn impact_columns<'a, R>(
+    model: &'a Model,
+    rows: &'a [R],
+    row: impl Fn(&'a R) -> &'a ImpactRow + Copy,
+) -> Vec<Column> {
+    let deal = move |r: &'a R| &model.deals[row(r).deal];
+    vec![
+        text("deal", rows, |r| &deal(r).id),
+        text("outcome", rows, |r| &deal(r).outcomes[row(r).outcome].id),
+        text("baseline", rows, |r| &deal(r).outcomes[deal(r).baseline].id),
+        ints("year", rows, |r| row(r).year),
+        text("series", rows, |r| model.series_id(row(r).series)),
+        floats("mean", rows, |r| row(r).mean),
+        floats("p05", rows, |r| row(r).p05),
+        floats("p50", rows, |r| row(r).p50),
+        floats("p95", rows, |r| row(r).p95),
+        Column::new(
+            "pairs".into(),
+            rows.iter()
+                .map(|r| row(r).pairs as u32)
+                .collect::<Vec<u32>>(),
+        ),
+    ]
+}
+
 /// `deal, outcome, baseline, year, series, mean, p05, p50, p95, pairs`.
 pub fn impact_frame(model: &Model, summary: &Summary) -> PolarsResult<DataFrame> {
     let rows = &summary.impact;
-    let deal = |r: &crate::summary::ImpactRow| &model.deals[r.deal];
-    DataFrame::new(
-        rows.len(),
-        vec![
-            text("deal", rows, |r| &deal(r).id),
-            text("outcome", rows, |r| &deal(r).outcomes[r.outcome].id),
-            text("baseline", rows, |r| &deal(r).outcomes[deal(r).baseline].id),
-            ints("year", rows, |r| r.year),
-            text("series", rows, |r| model.series_id(r.series)),
-            floats("mean", rows, |r| r.mean),
-            floats("p05", rows, |r| r.p05),
-            floats("p50", rows, |r| r.p50),
-            floats("p95", rows, |r| r.p95),
-            Column::new(
-                "pairs".into(),
-                rows.iter().map(|r| r.pairs as u32).collect::<Vec<u32>>(),
-            ),
-        ],
-    )
+    DataFrame::new(rows.len(), impact_columns(model, rows, |r| r))
 }
 
 /// `scenario, series, year, lo, hi, density`: horizon histograms.
@@ -249,26 +258,9 @@ pub fn posterior_thresholds_frame(model: &Model, post: &Posterior) -> PolarsResu
 /// The conditioned deal impacts: [`impact_frame`]'s columns and `ess`.
 pub fn posterior_impact_frame(model: &Model, post: &Posterior) -> PolarsResult<DataFrame> {
     let rows = &post.impact;
-    let deal = |r: &crate::evidence::ImpactRow| &model.deals[r.deal];
-    DataFrame::new(
-        rows.len(),
-        vec![
-            text("deal", rows, |r| &deal(r).id),
-            text("outcome", rows, |r| &deal(r).outcomes[r.outcome].id),
-            text("baseline", rows, |r| &deal(r).outcomes[deal(r).baseline].id),
-            ints("year", rows, |r| r.year),
-            text("series", rows, |r| model.series_id(r.series)),
-            floats("mean", rows, |r| r.stats[0]),
-            floats("p05", rows, |r| r.stats[1]),
-            floats("p50", rows, |r| r.stats[2]),
-            floats("p95", rows, |r| r.stats[3]),
-            Column::new(
-                "pairs".into(),
-                rows.iter().map(|r| r.pairs as u32).collect::<Vec<u32>>(),
-            ),
-            floats("ess", rows, |r| r.ess),
-        ],
-    )
+    let mut columns = impact_columns(model, rows, |r| &r.row);
+    columns.push(floats("ess", rows, |r| r.ess));
+    DataFrame::new(rows.len(), columns)
 }
 
 /// `name, prior, posterior, ess`.

@@ -644,46 +644,41 @@ fn centred(v: &[f64]) -> (Vec<f32>, f64) {
 
 /// `sum x y` of a block of at most [`RANK_BLOCK`] values, in `f32` with
 /// 32 partial sums (four vector registers, so the additions do not wait on
-/// each other; a fixed order, so a fixed result), returned in `f64` for
-/// the sum over blocks.
+/// each other), returned in `f64` for the sum over blocks.
 fn dot_f32(x: &[f32], y: &[f32]) -> f64 {
-    let mut acc = [0f32; 32];
-    let (xc, yc) = (x.chunks_exact(32), y.chunks_exact(32));
+    dot_lanes::<f32, 32>(x, y)
+}
+
+/// `sum x y` with `L` partial sums, so that it compiles to vector code; the
+/// order is fixed, so the result too.
+#[inline(always)]
+fn dot_lanes<T, const L: usize>(x: &[T], y: &[T]) -> f64
+where
+    T: Copy + Default + std::ops::Mul<Output = T> + std::ops::AddAssign + Into<f64>,
+{
+    let mut acc = [T::default(); L];
+    let (xc, yc) = (x.chunks_exact(L), y.chunks_exact(L));
     let tail: f64 = xc
         .remainder()
         .iter()
         .zip(yc.remainder())
-        .map(|(a, b)| (a * b) as f64)
+        .map(|(&a, &b)| (a * b).into())
         .sum();
     for (a, b) in xc.zip(yc) {
-        for l in 0..32 {
+        for l in 0..L {
             acc[l] += a[l] * b[l];
         }
     }
-    acc.iter().map(|&a| a as f64).sum::<f64>() + tail
+    acc.iter().map(|&a| a.into()).sum::<f64>() + tail
 }
 
 /// Futures per block of the rank correlations: every output's block of
 /// ranks (`f32`) stays in the second-level cache while each input passes.
 const RANK_BLOCK: usize = 4096;
 
-/// `sum x y`, with eight partial sums (so it compiles to vector code; the
-/// order is fixed, so the result too).
+/// `sum x y`, with eight partial sums (see [`dot_lanes`]).
 fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let mut acc = [0.0; 8];
-    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let tail: f64 = xc
-        .remainder()
-        .iter()
-        .zip(yc.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    for (a, b) in xc.zip(yc) {
-        for l in 0..8 {
-            acc[l] += a[l] * b[l];
-        }
-    }
-    acc.iter().sum::<f64>() + tail
+    dot_lanes::<f64, 8>(x, y)
 }
 
 /// Spearman's correlation of every input with every output (`[input *

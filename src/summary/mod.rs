@@ -157,47 +157,61 @@ impl Summary {
     /// Checks that every number is finite, naming the first that is not:
     /// a run never writes NaN or infinity.
     pub fn check_finite(&self, model: &Model) -> Result<(), String> {
-        let bad = |what: String| {
-            Err(format!(
+        let view = |v: usize| self.views[v].name.as_str();
+        let horizon = self.horizon.iter().find_map(|r| {
+            (![r.lo, r.hi, r.density].iter().all(|x| x.is_finite()))
+                .then(|| format!("horizon histogram of {}", model.series_id(r.series)))
+        });
+        match first_non_finite(model, &view, &self.rows, &self.thresholds, &self.impact)
+            .or(horizon)
+        {
+            Some(what) => Err(format!(
                 "the simulation produced a value that is not a finite number ({what}); this is a bug for a model `sharecast check` accepts: please report it with the model file"
-            ))
-        };
-        for r in &self.rows {
-            let s = &r.stats;
-            if !(s.mean.is_finite() && s.sd.is_finite() && s.q.iter().all(|q| q.is_finite())) {
-                return bad(format!(
-                    "summary {} {} {}",
-                    self.views[r.view].name,
-                    r.year,
-                    model.series_id(r.series)
-                ));
-            }
+            )),
+            None => Ok(()),
         }
-        for r in &self.thresholds {
-            if !(r.probability.is_finite() && r.se.is_finite()) {
-                return bad(format!("threshold of view {}", self.views[r.view].name));
-            }
-        }
-        for r in &self.impact {
-            if ![r.mean, r.p05, r.p50, r.p95].iter().all(|x| x.is_finite()) {
-                return bad(format!(
+    }
+}
+
+/// The first summary, threshold or impact row holding a value that is not
+/// finite, described (`view` names a row's view); `None` when all are.
+pub(crate) fn first_non_finite<'a>(
+    model: &Model,
+    view: &dyn Fn(usize) -> &'a str,
+    rows: &[SummaryRow],
+    thresholds: &[ThresholdRow],
+    impact: &[ImpactRow],
+) -> Option<String> {
+    let finite = |xs: &[f64]| xs.iter().all(|x| x.is_finite());
+    let summary = rows.iter().find_map(|r| {
+        let s = &r.stats;
+        (!(finite(&[s.mean, s.sd]) && finite(&s.q))).then(|| {
+            format!(
+                "summary {} {} {}",
+                view(r.view),
+                r.year,
+                model.series_id(r.series)
+            )
+        })
+    });
+    let threshold = || {
+        thresholds.iter().find_map(|r| {
+            (!finite(&[r.probability, r.se])).then(|| format!("threshold of view {}", view(r.view)))
+        })
+    };
+    let impact = || {
+        impact.iter().find_map(|r| {
+            (!finite(&[r.mean, r.p05, r.p50, r.p95])).then(|| {
+                format!(
                     "impact of {} {} {}",
                     model.deals[r.deal].id,
                     r.year,
                     model.series_id(r.series)
-                ));
-            }
-        }
-        for r in &self.horizon {
-            if ![r.lo, r.hi, r.density].iter().all(|x| x.is_finite()) {
-                return bad(format!(
-                    "horizon histogram of {}",
-                    model.series_id(r.series)
-                ));
-            }
-        }
-        Ok(())
-    }
+                )
+            })
+        })
+    };
+    summary.or_else(threshold).or_else(impact)
 }
 
 /// The rows of `summary`, by view, year and series, computed in parallel;
