@@ -146,10 +146,6 @@ pub fn run(
             // The summaries and the sensitivity read the same paths and
             // neither waits for the other: run side by side, each filling
             // the other's idle moments.
-            let mut sample = Sample::new(model, scenarios.len());
-            if with_sensitivity {
-                sample.extend(model, &paths, usize::MAX);
-            }
             let ((summary, t_sum), (sensitivity, t_sens)) = rayon::join(
                 || {
                     let t = Instant::now();
@@ -158,6 +154,8 @@ pub fn run(
                 || {
                     let t = Instant::now();
                     let rows = if with_sensitivity {
+                        let groups = sensitivity::group_outputs(model, &paths);
+                        let sample = sensitivity::SampleRef::of_paths(model, &paths, &groups);
                         sensitivity::analyse(model, scenarios, &sample)
                     } else {
                         Vec::new()
@@ -322,7 +320,7 @@ pub fn finish(
     seconds.insert("summarise".into(), t.elapsed().as_secs_f64());
     let t = Instant::now();
     let rows = if with_sensitivity {
-        sensitivity::analyse(model, scenarios, &kept.sample)
+        sensitivity::analyse(model, scenarios, &kept.sample.view())
     } else {
         Vec::new()
     };

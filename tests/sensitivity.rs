@@ -127,7 +127,7 @@ fn fast_paths_match_the_plain_estimators() {
     let paths = engine.simulate_keeping(0..4000, usize::MAX, &|_| {});
     let mut sample = Sample::new(&m, s.len());
     sample.extend(&m, &paths, usize::MAX);
-    let table = analyse(&m, &s, &sample);
+    let table = analyse(&m, &s, &sample.view());
     let cells = cells(&m);
     let nc = cells.len();
     let priors = sampled_priors(&m);

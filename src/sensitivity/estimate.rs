@@ -128,6 +128,14 @@ pub(crate) fn sorted_by_key(keys: impl Iterator<Item = u32>) -> Vec<u64> {
 /// indices) the mean of its 1-based ranks.
 fn mid_ranks(order: &[u32], same: impl Fn(u32, u32) -> bool) -> Vec<f64> {
     let mut r = vec![0.0; order.len()];
+    for_mid_ranks(order, same, |o, mid| r[o] = mid);
+    r
+}
+
+/// Calls `put(index, mid-rank)` for every index of `order` (see
+/// [`mid_ranks`]).
+#[inline(always)]
+fn for_mid_ranks(order: &[u32], same: impl Fn(u32, u32) -> bool, mut put: impl FnMut(usize, f64)) {
     let mut i = 0;
     while i < order.len() {
         let mut j = i;
@@ -136,11 +144,10 @@ fn mid_ranks(order: &[u32], same: impl Fn(u32, u32) -> bool) -> Vec<f64> {
         }
         let mid = (i + j) as f64 / 2.0 + 1.0;
         for &o in &order[i..=j] {
-            r[o as usize] = mid;
+            put(o as usize, mid);
         }
         i = j + 1;
     }
-    r
 }
 
 /// Mid-ranks of `x` (1-based; tied values share the mean of their ranks).
@@ -172,6 +179,32 @@ pub fn ranks_f32(x: &[f32]) -> Vec<f64> {
     mid_ranks(&order, |a, b| {
         x[a as usize].to_bits() == x[b as usize].to_bits()
     })
+}
+
+/// The mid-ranks of `f32` values less their mean `(n + 1) / 2`, in `f32`,
+/// and their sum of squares (in index order): the same numbers as taking
+/// the mean off [`ranks_f32`], as every rank and the mean are multiples of
+/// one half, held exactly in `f32` below 2^23 values.
+pub fn centred_ranks_f32(x: &[f32]) -> (Vec<f32>, f64) {
+    let n = x.len();
+    // Equal keys are equal bits: ties are runs of equal keys.
+    let sorted = sorted_by_key(x.iter().map(|&v| ordered_bits(v)));
+    let mean = (n as f64 + 1.0) / 2.0;
+    let mut out = vec![0f32; n];
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && sorted[j + 1] >> 32 == sorted[i] >> 32 {
+            j += 1;
+        }
+        let d = ((i + j) as f64 / 2.0 + 1.0 - mean) as f32;
+        for &e in &sorted[i..=j] {
+            out[e as u32 as usize] = d;
+        }
+        i = j + 1;
+    }
+    let ss = out.iter().map(|&d| d as f64 * d as f64).sum();
+    (out, ss)
 }
 
 /// Weighted Pearson correlation of `x` and `y` (`0` if either is constant).
@@ -416,6 +449,13 @@ mod tests {
         }
         let y: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         assert_eq!(ranks_f32(&y), r);
+        // Centred: the ranks less their mean, exactly.
+        let mean = r.iter().sum::<f64>() / r.len() as f64;
+        let (c, ss) = centred_ranks_f32(&y);
+        let want: Vec<f32> = r.iter().map(|v| (v - mean) as f32).collect();
+        assert_eq!(c, want);
+        let want_ss: f64 = r.iter().map(|v| (v - mean) * (v - mean)).sum();
+        assert_eq!(ss, want_ss);
     }
 
     #[test]
