@@ -26,6 +26,7 @@ use crate::summary::thresholds::hit;
 use crate::summary::views::impact_plans;
 use crate::summary::{identical_through, views, Stats, View};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use weighted::{ess, pooled_stats, stats, WeightedColumn};
 
 /// A view's ESS below which it is flagged.
@@ -39,14 +40,20 @@ pub struct LogWeights {
 }
 
 /// The value of `series` in year index `k` of scenario `s`, every future.
-fn series_values(model: &Model, paths: &Paths, series: Series, s: usize, k: usize) -> Vec<f32> {
+fn series_values<'a>(
+    model: &Model,
+    paths: &'a Paths,
+    series: Series,
+    s: usize,
+    k: usize,
+) -> Cow<'a, [f32]> {
     match series {
-        Series::Platform(p) => paths.column(s, k, p).to_vec(),
-        Series::Market => paths.market(s, k).to_vec(),
+        Series::Platform(p) => Cow::Borrowed(paths.column(s, k, p)),
+        Series::Market => Cow::Borrowed(paths.market(s, k)),
         Series::Group(g) => {
             let mut v = vec![0f32; paths.futures];
             group_column_into(model, paths, g, s, k, &mut v);
-            v
+            Cow::Owned(v)
         }
     }
 }
@@ -445,7 +452,7 @@ fn impact_rows(
                     }
                     let ys = series_values(model, paths, se, s, k);
                     let yb = series_values(model, paths, se, b, k);
-                    (ys.iter().zip(&yb).map(|(a, b)| a - b).collect(), s, w)
+                    (ys.iter().zip(yb.iter()).map(|(a, b)| a - b).collect(), s, w)
                 })
                 .collect();
             let parts: Vec<(&[f32], &[f64], f64)> = diffs

@@ -154,35 +154,37 @@ pub fn pooled_stats(parts: &[(&[f32], &[f64], f64)]) -> Option<Stats> {
         return None;
     }
     let mean = sum / total;
-    let mut ss = 0.0;
-    for &(v, w, f) in parts {
-        for (&x, &e) in v.iter().zip(w) {
-            ss += f * e * (x as f64 - mean).powi(2);
-        }
-    }
-    let sd = (ss / total).max(0.0).sqrt();
+    let sq = |x: f32, e: f64, f: f64| f * e * (x as f64 - mean).powi(2);
     if lo == hi {
+        let ss: f64 = parts
+            .iter()
+            .flat_map(|&(v, w, f)| v.iter().zip(w).map(move |(&x, &e)| (x, e, f)))
+            .fold(0.0, |ss, (x, e, f)| ss + sq(x, e, f));
         return Some(Stats {
             mean,
-            sd,
+            sd: (ss / total).max(0.0).sqrt(),
             q: [lo as f64; 5],
         });
     }
+    // One pass for the sum of squares, each value's bin and the bins' mass.
     let scale = (BINS - 1) as f64 / (hi as f64 - lo as f64);
+    let mut ss = 0.0;
+    let mut mass = vec![0.0; BINS];
     let bins: Vec<Vec<u16>> = parts
         .iter()
-        .map(|&(v, _, _)| {
+        .map(|&(v, w, f)| {
             v.iter()
-                .map(|&x| (((x as f64 - lo as f64) * scale) as usize).min(BINS - 1) as u16)
+                .zip(w)
+                .map(|(&x, &e)| {
+                    ss += sq(x, e, f);
+                    let b = (((x as f64 - lo as f64) * scale) as usize).min(BINS - 1);
+                    mass[b] += f * e;
+                    b as u16
+                })
                 .collect()
         })
         .collect();
-    let mut mass = vec![0.0; BINS];
-    for (&(_, w, f), b) in parts.iter().zip(&bins) {
-        for (&e, &b) in w.iter().zip(b) {
-            mass[b as usize] += f * e;
-        }
-    }
+    let sd = (ss / total).max(0.0).sqrt();
     // Each level's bin and the weight below it.
     let targets: Vec<(f64, usize, f64)> = QUANTILES
         .iter()
@@ -197,10 +199,14 @@ pub fn pooled_stats(parts: &[(&[f32], &[f64], f64)]) -> Option<Stats> {
         })
         .collect();
     // The values of those bins, in one pass.
+    let mut wanted = vec![false; BINS];
+    for t in &targets {
+        wanted[t.1] = true;
+    }
     let mut inside: Vec<(u16, u32, f64)> = Vec::new();
     for (&(v, w, f), bs) in parts.iter().zip(&bins) {
         for ((&x, &e), &b) in v.iter().zip(w).zip(bs) {
-            if targets.iter().any(|t| t.1 == b as usize) {
+            if wanted[b as usize] {
                 inside.push((b, ordered_bits(x), f * e));
             }
         }
