@@ -416,6 +416,9 @@ fn threshold_rows(
     out
 }
 
+/// A pair's outcome and baseline values, every future.
+type Pair<'a> = (Cow<'a, [f32]>, Cow<'a, [f32]>);
+
 /// Conditioned deal impacts: each pair's differences weighted by its
 /// outcome scenario's futures' weights.
 fn impact_rows(
@@ -437,29 +440,49 @@ fn impact_rows(
             let (k, se) = (x / ns, series[x % ns]);
             let members: Vec<(usize, f64)> = plan.pairs.iter().map(|&(s, _, w)| (s, w)).collect();
             let f = cols.factors(&members);
-            let diffs: Vec<(Vec<f32>, usize, f64)> = f
+            // Each pair's outcome and baseline values; none where the
+            // deal's effects have not started (no difference).
+            let values: Vec<Option<Pair>> = f
                 .iter()
-                .map(|&(s, w)| {
+                .map(|&(s, _)| {
                     let b = plan
                         .pairs
                         .iter()
                         .find(|x| x.0 == s)
                         .map(|x| x.1)
                         .unwrap_or(s);
-                    if reps[k][s] == reps[k][b] {
-                        // The deal's effects have not started: no difference.
-                        return (vec![0.0; paths.futures], s, w);
-                    }
-                    let ys = series_values(model, paths, se, s, k);
-                    let yb = series_values(model, paths, se, b, k);
-                    (ys.iter().zip(yb.iter()).map(|(a, b)| a - b).collect(), s, w)
+                    (reps[k][s] != reps[k][b]).then(|| {
+                        (
+                            series_values(model, paths, se, s, k),
+                            series_values(model, paths, se, b, k),
+                        )
+                    })
                 })
                 .collect();
-            let parts: Vec<(&[f32], &[f64], f64)> = diffs
-                .iter()
-                .map(|(d, s, w)| (d.as_slice(), cols.e[*s].as_slice(), *w))
-                .collect();
-            let st = pooled_stats(&parts)?;
+            let st = if !f.is_empty() && values.iter().flatten().all(|(ys, yb)| ys == yb) {
+                // Every difference is exactly 0 (the series does not move
+                // with this deal, or has not yet): what pooling the zeros
+                // gives, without the passes.
+                Stats {
+                    mean: 0.0,
+                    sd: 0.0,
+                    q: [0.0; 5],
+                }
+            } else {
+                let diffs: Vec<Vec<f32>> = values
+                    .iter()
+                    .map(|v| match v {
+                        Some((ys, yb)) => ys.iter().zip(yb.iter()).map(|(a, b)| a - b).collect(),
+                        None => vec![0.0; paths.futures],
+                    })
+                    .collect();
+                let parts: Vec<(&[f32], &[f64], f64)> = diffs
+                    .iter()
+                    .zip(&f)
+                    .map(|(d, &(s, w))| (d.as_slice(), cols.e[s].as_slice(), w))
+                    .collect();
+                pooled_stats(&parts)?
+            };
             Some(ImpactRow {
                 row: crate::summary::ImpactRow {
                     deal: plan.deal,
