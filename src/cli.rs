@@ -70,12 +70,10 @@ pub enum SummariesArg {
     Sketch,
 }
 
-/// Arguments of `run`.
+/// The flags that override the model's simulation settings, and `--set`:
+/// `run` and `sweep`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    /// Model files (default: the built-in AI-accelerator model). Several
-    /// files make a batch: each gets its own output folder.
-    pub models: Vec<PathBuf>,
+pub struct SimulationArgs {
     /// Futures per scenario (overrides simulation.futures).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sharecast::model::MAX_FUTURES as u64))]
     pub futures: Option<u64>,
@@ -85,13 +83,36 @@ pub struct RunArgs {
     /// Sampling scheme (overrides simulation.sampling).
     #[arg(long, value_enum)]
     pub sampling: Option<SamplingArg>,
+    /// Override a field: PATH=VALUE with a TOML value. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// Workers, chart size and terminal output: every command that simulates
+/// or draws.
+#[derive(Debug, clap::Args)]
+pub struct CommonArgs {
     /// Worker threads (default: all cores; at most 4 per core, 256 in all).
     /// Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Override a field: PATH=VALUE with a TOML value. Repeatable.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub set: Vec<String>,
+    /// Chart size in pixels, WxH.
+    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
+    pub chart_size: (u32, u32),
+    /// No progress bar and no summary lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Model files (default: the built-in AI-accelerator model). Several
+    /// files make a batch: each gets its own output folder.
+    pub models: Vec<PathBuf>,
+    /// Overrides of the model's fields.
+    #[command(flatten)]
+    pub sim: SimulationArgs,
     /// Output folder (default: output/<model name>). With several models,
     /// each run goes to <DIR>/<model name>.
     #[arg(long, value_name = "DIR")]
@@ -125,12 +146,9 @@ pub struct RunArgs {
     /// (one model with observations; never overwrites a file).
     #[arg(long, value_name = "FILE")]
     pub write_posterior: Option<PathBuf>,
-    /// Chart size in pixels, WxH.
-    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
-    pub chart_size: (u32, u32),
-    /// No progress bar and no summary lines.
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// Workers, charts and terminal output.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Arguments of `merge`.
@@ -145,15 +163,9 @@ pub struct MergeArgs {
     /// Skip the PNG report (tables only).
     #[arg(long)]
     pub no_report: bool,
-    /// Chart size in pixels, WxH.
-    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
-    pub chart_size: (u32, u32),
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// No summary line.
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// Workers, charts and terminal output.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Arguments of `sweep`.
@@ -166,30 +178,15 @@ pub struct SweepArgs {
     /// twice (a grid of two fields).
     #[arg(long = "vary", value_name = "PATH=V1,V2,...", required = true)]
     pub vary: Vec<String>,
-    /// Futures per scenario (overrides simulation.futures).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sharecast::model::MAX_FUTURES as u64))]
-    pub futures: Option<u64>,
-    /// Seed, an integer in [0, 2^63 - 1] (overrides simulation.seed).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
-    pub seed: Option<u64>,
-    /// Sampling scheme (overrides simulation.sampling).
-    #[arg(long, value_enum)]
-    pub sampling: Option<SamplingArg>,
-    /// Override a field in every variant: PATH=VALUE. Repeatable.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub set: Vec<String>,
+    /// Overrides of the model's fields, in every variant.
+    #[command(flatten)]
+    pub sim: SimulationArgs,
     /// Output folder (default: output/<model name>.sweep).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Chart size in pixels, WxH.
-    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
-    pub chart_size: (u32, u32),
-    /// No progress bar and no summary lines.
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// Workers, charts and terminal output.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Arguments of `sobol`.
@@ -211,15 +208,9 @@ pub struct SobolArgs {
     /// Output folder (default: output/<model name>.sobol).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Chart size in pixels, WxH.
-    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
-    pub chart_size: (u32, u32),
-    /// No progress bar and no summary lines.
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// Workers, charts and terminal output.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[cfg(test)]

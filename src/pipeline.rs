@@ -154,8 +154,8 @@ pub fn run(
                 || {
                     let t = Instant::now();
                     let rows = if with_sensitivity {
-                        let groups = sensitivity::group_outputs(model, &paths);
-                        let sample = sensitivity::SampleRef::of_paths(model, &paths, &groups);
+                        let columns = sensitivity::cell_columns(model, &paths);
+                        let sample = sensitivity::SampleRef::of_paths(model, &paths, &columns);
                         sensitivity::analyse(model, scenarios, &sample)
                     } else {
                         Vec::new()

@@ -380,18 +380,36 @@ fn beta_quantile(a: f64, b: f64, u: f64) -> f64 {
     if u >= 1.0 {
         return 1.0;
     }
-    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
     let lb = ln_beta(a, b);
-    let mut x = (a / (a + b)).clamp(1e-12, 1.0 - 1e-12);
-    for _ in 0..300 {
-        let f = beta_reg(a, b, x) - u;
-        if f < 0.0 {
+    let x = (a / (a + b)).clamp(1e-12, 1.0 - 1e-12);
+    newton_in_bracket(
+        |x| beta_reg(a, b, x) - u,
+        |x| ((a - 1.0) * x.ln() + (b - 1.0) * (-x).ln_1p() - lb).exp(),
+        x,
+        (0.0, 1.0),
+        300,
+    )
+}
+
+/// The root of an increasing `f` in the bracket `(lo, hi)`, from `x`: Newton
+/// steps (`slope` the derivative of `f`) while they stay inside the bracket,
+/// which shrinks around the root at every step; bisection when a step
+/// leaves it. At most `steps` steps, so it always ends.
+fn newton_in_bracket(
+    f: impl Fn(f64) -> f64,
+    slope: impl Fn(f64) -> f64,
+    mut x: f64,
+    (mut lo, mut hi): (f64, f64),
+    steps: usize,
+) -> f64 {
+    for _ in 0..steps {
+        let fx = f(x);
+        if fx < 0.0 {
             lo = x;
         } else {
             hi = x;
         }
-        let dens = ((a - 1.0) * x.ln() + (b - 1.0) * (-x).ln_1p() - lb).exp();
-        let mut next = x - f / dens;
+        let mut next = x - fx / slope(x);
         if !(next > lo && next < hi && next.is_finite()) {
             next = 0.5 * (lo + hi);
         }
@@ -426,24 +444,13 @@ fn gamma_quantile(shape: f64, u: f64) -> f64 {
         x = 0.5 * (lo + hi);
     }
     let lg = ln_gamma(shape);
-    for _ in 0..200 {
-        let f = gamma_lr(shape, x) - u;
-        if f < 0.0 {
-            lo = x;
-        } else {
-            hi = x;
-        }
-        let dens = ((shape - 1.0) * x.ln() - x - lg).exp();
-        let mut next = x - f / dens;
-        if !(next > lo && next < hi && next.is_finite()) {
-            next = 0.5 * (lo + hi);
-        }
-        if (next - x).abs() <= 1e-15 * x.abs().max(1e-300) || hi - lo <= 1e-15 * hi {
-            return next;
-        }
-        x = next;
-    }
-    x
+    newton_in_bracket(
+        |x| gamma_lr(shape, x) - u,
+        |x| ((shape - 1.0) * x.ln() - x - lg).exp(),
+        x,
+        (lo, hi),
+        200,
+    )
 }
 
 impl Prior {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{assert_success, sharecast, stderr};
+use common::{assert_fails_with, assert_success, sharecast, stderr};
 use sharecast::engine::Engine;
 use sharecast::evidence::condition;
 use sharecast::model::{load, Model, Series};
@@ -386,11 +386,7 @@ fn write_posterior_writes_a_model_that_loads_without_its_evidence() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        !o.status.success() && stderr(&o).contains("already exists"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "already exists");
     let o = sharecast()
         .args([
             "run",
@@ -405,11 +401,7 @@ fn write_posterior_writes_a_model_that_loads_without_its_evidence() {
         .arg(dir.path().join("x.toml"))
         .output()
         .unwrap();
-    assert!(
-        !o.status.success() && stderr(&o).contains("no [observed]"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "no [observed]");
     let o = sharecast()
         .args([
             "run",
@@ -506,9 +498,5 @@ fn sweep_writes_its_table_and_charts_and_validates_first() {
         .args(["sweep", model, "--vary", "simulation.seed=1,2"])
         .output()
         .unwrap();
-    assert!(
-        !o.status.success() && stderr(&o).contains("simulation"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "simulation");
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_success, sharecast, stderr};
+use common::{assert_fails_with, assert_success, sharecast, stderr};
 use std::path::Path;
 
 /// Every table a run writes, posterior included.
@@ -162,17 +162,9 @@ fn merges_that_cannot_be_right_are_refused() {
         c.arg("--out").arg(dir.path().join("m")).output().unwrap()
     };
     let o = merge(&["s0", "s2"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("shard 1 of 3 missing"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "shard 1 of 3 missing");
     let o = merge(&["s0", "s1", "s1", "s2"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("both shard 1 of 3"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "both shard 1 of 3");
     let o = merge(&["s0", "other1", "s2"]);
     assert!(
         !o.status.success()
@@ -182,30 +174,18 @@ fn merges_that_cannot_be_right_are_refused() {
         stderr(&o)
     );
     let o = merge(&["s0", "seed1", "s2"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("different runs"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "different runs");
     // A damaged state is refused, naming it.
     let state = dir.path().join("s1/state.bin");
     let mut bytes = std::fs::read(&state).unwrap();
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&state, bytes).unwrap();
     let o = merge(&["s0", "s1", "s2"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("damaged or truncated"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "damaged or truncated");
     assert!(!dir.path().join("m").exists());
     // Not a shard at all.
     let o = merge(&["s0", "nothing"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("shard folder"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "shard folder");
 }
 
 #[test]
@@ -258,18 +238,10 @@ fn shard_auto_reads_the_schedulers_index() {
         .env_remove("SLURM_ARRAY_TASK_ID")
         .output()
         .unwrap();
-    assert!(
-        !o.status.success() && stderr(&o).contains("--shards"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "--shards");
     let o = sharecast()
         .args(["run", &base, "--futures", "300", "--shard", "4/4"])
         .output()
         .unwrap();
-    assert!(
-        !o.status.success() && stderr(&o).contains("0 <= I < N"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "0 <= I < N");
 }

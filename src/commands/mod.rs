@@ -7,7 +7,7 @@ pub use shard::merge;
 pub use sobol::sobol;
 pub use sweep::sweep;
 
-use crate::cli::{RunArgs, SamplingArg, SummariesArg};
+use crate::cli::{CommonArgs, RunArgs, SamplingArg, SimulationArgs, SummariesArg};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sharecast::model::{self, Model, Series};
@@ -63,28 +63,18 @@ pub fn check(path: Option<&Path>, set: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The overrides a run applies: `--set` flags first, then the dedicated
-/// flags, which therefore win.
-fn run_overrides(args: &RunArgs) -> Vec<String> {
-    flag_overrides(&args.set, args.futures, args.seed, args.sampling)
-}
-
-/// `--set` flags, then `--futures`, `--seed` and `--sampling` as the
-/// overrides they stand for.
-fn flag_overrides(
-    set: &[String],
-    futures: Option<u64>,
-    seed: Option<u64>,
-    sampling: Option<SamplingArg>,
-) -> Vec<String> {
-    let mut v = set.to_vec();
-    if let Some(f) = futures {
+/// The overrides `run` and `sweep` apply: `--set` flags first, then
+/// `--futures`, `--seed` and `--sampling` as the overrides they stand for
+/// (which therefore win).
+fn flag_overrides(sim: &SimulationArgs) -> Vec<String> {
+    let mut v = sim.set.clone();
+    if let Some(f) = sim.futures {
         v.push(format!("simulation.futures={f}"));
     }
-    if let Some(s) = seed {
+    if let Some(s) = sim.seed {
         v.push(format!("simulation.seed={s}"));
     }
-    if let Some(s) = sampling {
+    if let Some(s) = sim.sampling {
         let name = match s {
             SamplingArg::Lhs => "lhs",
             SamplingArg::Random => "random",
@@ -94,17 +84,36 @@ fn flag_overrides(
     v
 }
 
+/// A command's one output folder, ready to write, and its workers.
+struct Prepared {
+    threads: usize,
+    pool: rayon::ThreadPool,
+    /// Removes its partial folder when dropped uncommitted: bind the lock
+    /// first when taking the fields apart, so that it is dropped last.
+    staged: Staged,
+    _lock: Lock,
+}
+
 /// Checks that a command may write `out` (never a folder sharecast did
-/// not write, nor the model files in `protect`), and starts its workers.
-fn prepare(
-    out: &Path,
-    protect: &[PathBuf],
-    threads: Option<usize>,
-    quiet: bool,
-) -> Result<(usize, rayon::ThreadPool)> {
+/// not write, nor the model files in `protect`), starts its workers, then
+/// locks the folder and opens its temporary copy.
+fn prepare(out: &Path, protect: &[PathBuf], common: &CommonArgs) -> Result<Prepared> {
     output::folder::check_target(out, protect)?;
     output::folder::check_replaceable(out, None)?;
-    let threads = thread_count(threads, quiet)?;
+    let (threads, pool) = start_workers(common)?;
+    let lock = Lock::acquire(out)?;
+    let staged = Staged::begin(out, protect, None, &lock)?;
+    Ok(Prepared {
+        threads,
+        pool,
+        staged,
+        _lock: lock,
+    })
+}
+
+/// The worker threads of a command.
+fn start_workers(common: &CommonArgs) -> Result<(usize, rayon::ThreadPool)> {
+    let threads = thread_count(common)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -112,16 +121,22 @@ fn prepare(
     Ok((threads, pool))
 }
 
+/// `DIR` of `--out DIR`, else `output/<model name><suffix>`.
+fn out_dir(out: &Option<PathBuf>, model: &Model, suffix: &str) -> PathBuf {
+    out.clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}{suffix}", model.name)))
+}
+
 /// The most worker threads a run starts: a few per core, since more only
 /// add overhead (and thousands took minutes to start and stop).
-fn thread_count(requested: Option<usize>, quiet: bool) -> Result<usize> {
+fn thread_count(common: &CommonArgs) -> Result<usize> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cap = (4 * cores).min(256);
-    match requested {
+    match common.threads {
         None => Ok(cores),
         Some(0) => bail!("--threads must be at least 1"),
         Some(n) if n > cap => {
-            if !quiet {
+            if !common.quiet {
                 eprintln!("note: --threads {n} capped at {cap} (4 per core, at most 256; this machine has {cores} cores)");
             }
             Ok(cap)
@@ -138,7 +153,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if args.shards.is_some() {
         bail!("--shards N goes with --shard auto (it gives the number of shards a scheduler does not)");
     }
-    let overrides = run_overrides(args);
+    let overrides = flag_overrides(&args.sim);
     let paths: Vec<Option<&Path>> = if args.models.is_empty() {
         vec![None]
     } else {
@@ -182,7 +197,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let dir = match (&args.out, batch) {
             (Some(d), false) => d.clone(),
             (Some(d), true) => d.join(&m.name),
-            (None, _) => PathBuf::from("output").join(&m.name),
+            (None, _) => out_dir(&None, m, ""),
         };
         if outs.contains(&dir) {
             bail!(
@@ -206,11 +221,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             check_memory(m)?;
         }
     }
-    let threads = thread_count(args.threads, args.quiet)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
+    let (threads, pool) = start_workers(&args.common)?;
     for ((source, model), out) in jobs.iter().zip(&outs) {
         let job = Job {
             source,
@@ -222,7 +233,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             args,
         };
         let line = pool.install(|| run_one(&job))?;
-        if !args.quiet {
+        if !args.common.quiet {
             println!("{line}");
         }
     }
@@ -250,7 +261,11 @@ fn run_one(job: &Job<'_>) -> Result<String> {
     let staged = Staged::begin(job.out, job.protect, None, &lock)?;
     let scenarios = scenario::enumerate(model);
 
-    let bar = progress_bar(args.quiet, model.simulation.futures as u64, &model.name);
+    let bar = progress_bar(
+        args.common.quiet,
+        model.simulation.futures as u64,
+        &model.name,
+    );
     let summaries = summaries_for(model, args)?;
     let outcome = pipeline::run(model, &scenarios, (summaries, !args.no_sensitivity), &|n| {
         bar.inc(n as u64)
@@ -267,7 +282,7 @@ fn run_one(job: &Job<'_>) -> Result<String> {
             summaries: summaries.name(),
             sensitivity: !args.no_sensitivity,
             paths: args.paths,
-            report: (!args.no_report).then_some(args.chart_size),
+            report: (!args.no_report).then_some(args.common.chart_size),
             t0,
         },
         outcome,
@@ -281,7 +296,7 @@ fn run_one(job: &Job<'_>) -> Result<String> {
             &job.source.name,
         );
         output::write_new_file(file, text.as_bytes(), job.protect)?;
-        if !args.quiet {
+        if !args.common.quiet {
             eprintln!("posterior model -> {}", file.display());
         }
     }

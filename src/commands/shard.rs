@@ -1,10 +1,13 @@
 //! `sharecast run --shard I/N` and `sharecast merge`: a run split across
 //! machines, and the merge that writes exactly the unsharded run's tables.
 
-use super::{load, prepare, progress_bar, read_source, run_overrides, write_run, Finish, Source};
+use super::{
+    flag_overrides, load, out_dir, prepare, progress_bar, read_source, write_run, Finish, Prepared,
+    Source,
+};
 use crate::cli::{MergeArgs, RunArgs, SummariesArg};
 use anyhow::{bail, Context, Result};
-use sharecast::output::{manifest::sha256_hex, Lock, Manifest, Staged};
+use sharecast::output::{manifest::sha256_hex, Manifest};
 use sharecast::pipeline;
 use sharecast::scenario;
 use sharecast::shard::{self, ShardInfo, FORMAT};
@@ -41,21 +44,22 @@ pub fn run_shard(args: &RunArgs) -> Result<()> {
         bail!("--write-posterior goes with the merge's result: run it on the merged model, not on a shard");
     }
     let source = read_source(args.models.first().map(|p| p.as_path()))?;
-    let overrides = run_overrides(args);
+    let overrides = flag_overrides(&args.sim);
     let model = load(&source, &overrides)?;
     let range = shard::range(index, count, model.simulation.futures);
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("output").join(format!("{}.shard-{index}-of-{count}", model.name))
-    });
+    let out = out_dir(&args.out, &model, &format!(".shard-{index}-of-{count}"));
     let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
-    let (threads, pool) = prepare(&out, &protect, args.threads, args.quiet)?;
-
     let t0 = Instant::now();
-    let lock = Lock::acquire(&out)?;
-    let staged = Staged::begin(&out, &protect, None, &lock)?;
+    // The lock bound first, so dropped last (after the partial folder).
+    let Prepared {
+        _lock,
+        threads,
+        pool,
+        staged,
+    } = prepare(&out, &protect, &args.common)?;
     let scenarios = scenario::enumerate(&model);
     let bar = progress_bar(
-        args.quiet,
+        args.common.quiet,
         range.len() as u64,
         &format!("{} shard {index}/{count}", model.name),
     );
@@ -107,7 +111,7 @@ pub fn run_shard(args: &RunArgs) -> Result<()> {
     manifest.sensitivity = with_sensitivity;
     manifest.write(dir)?;
     let final_dir = staged.commit()?;
-    if !args.quiet {
+    if !args.common.quiet {
         println!(
             "{}: shard {index} of {count} (futures {}..{}) in {:.2} s -> {}",
             model.name,
@@ -227,10 +231,13 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     let model = load(&source, &first.info.overrides)?;
     let scenarios = scenario::enumerate(&model);
     let plan = SketchPlan::new(&model, &scenarios);
-    let protect: Vec<PathBuf> = Vec::new();
-    let (threads, pool) = prepare(&args.out, &protect, args.threads, args.quiet)?;
-    let lock = Lock::acquire(&args.out)?;
-    let staged = Staged::begin(&args.out, &protect, None, &lock)?;
+    // The lock bound first, so dropped last (after the partial folder).
+    let Prepared {
+        _lock,
+        threads,
+        pool,
+        staged,
+    } = prepare(&args.out, &[], &args.common)?;
     // Add the states in index order (the kept futures are appended, so
     // order matters for them; the sketches are sums).
     let mut merged: Option<(sharecast::summary::sketch::SketchState, pipeline::Kept)> = None;
@@ -278,14 +285,14 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
                 summaries: "sketch",
                 sensitivity: with_sensitivity,
                 paths: false,
-                report: (!args.no_report).then_some(args.chart_size),
+                report: (!args.no_report).then_some(args.common.chart_size),
                 t0,
             },
             outcome,
         )
     })?;
     let final_dir = staged.commit()?;
-    if !args.quiet {
+    if !args.common.quiet {
         println!(
             "{}: {count} shards merged ({} scenarios x {} futures) in {:.2} s -> {}{}",
             model.name,

@@ -2,11 +2,11 @@
 //! folder (`output/<name>.sobol/`): `sobol.csv`, one chart per focus series
 //! and year, `model.toml` and `run.json`.
 
-use super::{available_memory, load, prepare, progress_bar, read_source};
+use super::{available_memory, load, out_dir, prepare, progress_bar, read_source, Prepared};
 use crate::cli::SobolArgs;
 use anyhow::{bail, Context, Result};
 use sharecast::model::Model;
-use sharecast::output::{self, Lock, Manifest, Staged};
+use sharecast::output::{self, Manifest};
 use sharecast::report::tornado::{sobol_chart, SobolBar, TOP};
 use sharecast::scenario::{self, Scenario};
 use sharecast::sensitivity::sobol::{study, Study};
@@ -63,17 +63,21 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
             );
         }
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}.sobol", model.name)));
+    let out = out_dir(&args.out, &model, ".sobol");
     let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
-    let (threads, pool) = prepare(&out, &protect, args.threads, args.quiet)?;
-
     let t0 = Instant::now();
-    let lock = Lock::acquire(&out)?;
-    let staged = Staged::begin(&out, &protect, None, &lock)?;
-    let bar = progress_bar(args.quiet, rows as u64, &format!("{} (Sobol)", model.name));
+    // The lock bound first, so dropped last (after the partial folder).
+    let Prepared {
+        _lock,
+        threads,
+        pool,
+        staged,
+    } = prepare(&out, &protect, &args.common)?;
+    let bar = progress_bar(
+        args.common.quiet,
+        rows as u64,
+        &format!("{} (Sobol)", model.name),
+    );
     let result = pool.install(|| study(&model, &scenarios, args.base, &|n| bar.inc(n as u64)));
     bar.finish_and_clear();
     if let Some(r) = result.rows.iter().find(|r| !r.is_finite()) {
@@ -96,7 +100,7 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
     std::fs::write(&p, &source.text).with_context(|| format!("cannot write '{}'", p.display()))?;
     let charted = charted_scenario(&scenarios);
     let t = Instant::now();
-    charts(dir, &model, &result, &charted.name, args.chart_size)?;
+    charts(dir, &model, &result, &charted.name, args.common.chart_size)?;
     seconds.insert("charts".to_string(), t.elapsed().as_secs_f64());
     seconds.insert("total".to_string(), t0.elapsed().as_secs_f64());
     let mut manifest = Manifest::for_model(
@@ -113,7 +117,7 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
     manifest.summaries = "sobol".into();
     manifest.write(dir)?;
     let final_dir = staged.commit()?;
-    if !args.quiet {
+    if !args.common.quiet {
         println!(
             "{}: Sobol study, {d} inputs x {} scenarios, {} futures each, in {:.1} s -> {}",
             model.name,

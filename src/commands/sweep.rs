@@ -3,12 +3,12 @@
 //! `output/<model name>.sweep/`: `sweep.csv`, a chart per focus series and
 //! an `index.html`.
 
-use super::{flag_overrides, load, prepare, progress_bar, read_source, Source};
+use super::{flag_overrides, load, out_dir, prepare, progress_bar, read_source, Prepared, Source};
 use crate::cli::SweepArgs;
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use sharecast::model::{Model, Series};
-use sharecast::output::{self, Lock, Manifest, Staged};
+use sharecast::output::{self, Manifest};
 use sharecast::pipeline;
 use sharecast::report::sweep::{sweep_chart, Line};
 use sharecast::scenario;
@@ -92,7 +92,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         );
     }
     let source = read_source(args.model.as_deref())?;
-    let base = flag_overrides(&args.set, args.futures, args.seed, args.sampling);
+    let base = flag_overrides(&args.sim);
     let model = load(&source, &base)?;
     // The grid, every variant validated before anything runs.
     let mut grid: Vec<Grid> = vec![Vec::new()];
@@ -136,21 +136,21 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}.sweep", model.name)));
+    let out = out_dir(&args.out, &model, ".sweep");
     let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
-    let (threads, pool) = prepare(&out, &protect, args.threads, args.quiet)?;
-
     let t0 = Instant::now();
-    let lock = Lock::acquire(&out)?;
-    let staged = Staged::begin(&out, &protect, None, &lock)?;
+    // The lock bound first, so dropped last (after the partial folder).
+    let Prepared {
+        _lock,
+        threads,
+        pool,
+        staged,
+    } = prepare(&out, &protect, &args.common)?;
     let total = variants
         .iter()
         .map(|(_, _, m)| m.simulation.futures as u64)
         .sum();
-    let bar = progress_bar(args.quiet, total, &format!("{} (sweep)", model.name));
+    let bar = progress_bar(args.common.quiet, total, &format!("{} (sweep)", model.name));
     let mut results = Vec::new();
     for (name, g, m) in &variants {
         let scenarios = scenario::enumerate(m);
@@ -171,7 +171,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     output::write_csv(&mut df, &p)?;
     let p = dir.join("model.toml");
     std::fs::write(&p, &source.text).with_context(|| format!("cannot write '{}'", p.display()))?;
-    let charts = charts(dir, &model, &varies, &results, args.chart_size)?;
+    let charts = charts(dir, &model, &varies, &results, args.common.chart_size)?;
     std::fs::write(
         dir.join("index.html"),
         index_html(&model, &source, &varies, &results, &charts),
@@ -190,7 +190,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     manifest.summaries = "per variant: auto".into();
     manifest.write(dir)?;
     let final_dir = staged.commit()?;
-    if !args.quiet {
+    if !args.common.quiet {
         println!(
             "{}: sweep of {} variants x {} futures in {:.1} s -> {}",
             model.name,

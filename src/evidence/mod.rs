@@ -18,13 +18,12 @@ pub mod weighted;
 pub mod write;
 
 use crate::engine::Paths;
-use crate::model::{Model, Observation, PriorId, Series};
+use crate::model::{Model, Observation, PriorId};
 use crate::scenario::Scenario;
 use crate::sensitivity::{sampled_priors, uses};
-use crate::summary::exact::group_column_into;
 use crate::summary::thresholds::hit;
 use crate::summary::views::impact_plans;
-use crate::summary::{identical_through, views, Stats, View};
+use crate::summary::{identical_through, series_column, views, Stats, View};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use weighted::{ess, pooled_stats, stats, WeightedColumn};
@@ -39,30 +38,11 @@ pub struct LogWeights {
     pub lw: Vec<Vec<f64>>,
 }
 
-/// The value of `series` in year index `k` of scenario `s`, every future.
-fn series_values<'a>(
-    model: &Model,
-    paths: &'a Paths,
-    series: Series,
-    s: usize,
-    k: usize,
-) -> Cow<'a, [f32]> {
-    match series {
-        Series::Platform(p) => Cow::Borrowed(paths.column(s, k, p)),
-        Series::Market => Cow::Borrowed(paths.market(s, k)),
-        Series::Group(g) => {
-            let mut v = vec![0f32; paths.futures];
-            group_column_into(model, paths, g, s, k, &mut v);
-            Cow::Owned(v)
-        }
-    }
-}
-
 /// `-z^2 / 2` of observation `o` for every future of scenario `s`.
 fn observation_terms(model: &Model, paths: &Paths, o: &Observation, s: usize) -> Vec<f64> {
     let k = (o.year - model.start_year) as usize;
     let (m, sd) = (o.mean(), o.sd());
-    series_values(model, paths, o.series, s, k)
+    series_column(model, paths, o.series, s, k)
         .iter()
         .map(|&y| {
             let z = (y as f64 - m) / sd;
@@ -286,7 +266,7 @@ pub fn condition(
             let columns: Vec<Option<WeightedColumn>> = (0..paths.scenarios)
                 .map(|s| {
                     (rep[s] == s).then(|| {
-                        WeightedColumn::new(&series_values(model, paths, se, s, k), &cols.e[s])
+                        WeightedColumn::new(&series_column(model, paths, se, s, k), &cols.e[s])
                     })
                 })
                 .collect();
@@ -324,7 +304,7 @@ pub fn condition(
     }
 
     let thresholds = threshold_rows(model, paths, &cols, &factors);
-    let impact = impact_rows(model, scenarios, paths, &cols, &reps);
+    let impact = impact_rows(model, scenarios, paths, &cols);
 
     let all = &factors[0];
     let w_all: f64 = all.iter().map(|&(s, f)| f * cols.sum[s]).sum();
@@ -372,7 +352,7 @@ fn threshold_rows(
             let k = (th.year - model.start_year) as usize;
             (0..paths.scenarios)
                 .map(|s| {
-                    series_values(model, paths, th.series, s, k)
+                    series_column(model, paths, th.series, s, k)
                         .iter()
                         .map(|&y| hit(th, y))
                         .collect()
@@ -426,7 +406,6 @@ fn impact_rows(
     scenarios: &[Scenario],
     paths: &Paths,
     cols: &Columns,
-    reps: &[Vec<usize>],
 ) -> Vec<ImpactRow> {
     let series = model.series();
     let (years, ns) = (paths.years, series.len());
@@ -440,26 +419,18 @@ fn impact_rows(
             let (k, se) = (x / ns, series[x % ns]);
             let members: Vec<(usize, f64)> = plan.pairs.iter().map(|&(s, _, w)| (s, w)).collect();
             let f = cols.factors(&members);
-            // Each pair's outcome and baseline values; none where the
-            // deal's effects have not started (no difference).
-            let values: Vec<Option<Pair>> = f
+            // Each pair's outcome and baseline values.
+            let values: Vec<Pair> = f
                 .iter()
                 .map(|&(s, _)| {
-                    let b = plan
-                        .pairs
-                        .iter()
-                        .find(|x| x.0 == s)
-                        .map(|x| x.1)
-                        .unwrap_or(s);
-                    (reps[k][s] != reps[k][b]).then(|| {
-                        (
-                            series_values(model, paths, se, s, k),
-                            series_values(model, paths, se, b, k),
-                        )
-                    })
+                    let b = plan.pairs.iter().find(|x| x.0 == s).map_or(s, |x| x.1);
+                    (
+                        series_column(model, paths, se, s, k),
+                        series_column(model, paths, se, b, k),
+                    )
                 })
                 .collect();
-            let st = if !f.is_empty() && values.iter().flatten().all(|(ys, yb)| ys == yb) {
+            let st = if !f.is_empty() && values.iter().all(|(ys, yb)| ys == yb) {
                 // Every difference is exactly 0 (the series does not move
                 // with this deal, or has not yet): what pooling the zeros
                 // gives, without the passes.
@@ -471,10 +442,7 @@ fn impact_rows(
             } else {
                 let diffs: Vec<Vec<f32>> = values
                     .iter()
-                    .map(|v| match v {
-                        Some((ys, yb)) => ys.iter().zip(yb.iter()).map(|(a, b)| a - b).collect(),
-                        None => vec![0.0; paths.futures],
-                    })
+                    .map(|(ys, yb)| ys.iter().zip(yb.iter()).map(|(a, b)| a - b).collect())
                     .collect();
                 let parts: Vec<(&[f32], &[f64], f64)> = diffs
                     .iter()
@@ -573,7 +541,7 @@ fn observation_rows(
             let k = (o.year - model.start_year) as usize;
             let ones = vec![1.0; paths.futures];
             let columns: Vec<WeightedColumn> = (0..paths.scenarios)
-                .map(|s| WeightedColumn::new(&series_values(model, paths, o.series, s, k), &ones))
+                .map(|s| WeightedColumn::new(&series_column(model, paths, o.series, s, k), &ones))
                 .collect();
             let parts: Vec<(&WeightedColumn, f64)> = columns
                 .iter()

@@ -509,6 +509,13 @@ impl Model {
         }
     }
 
+    /// The label of the series with table id `id` (the id itself if there
+    /// is none).
+    pub fn series_label_of(&self, id: &str) -> String {
+        self.find_series(id)
+            .map_or(id.to_string(), |s| self.series_label(s))
+    }
+
     /// Finds a series by id.
     pub fn find_series(&self, id: &str) -> Option<Series> {
         if id == "market" {

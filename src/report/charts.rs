@@ -339,9 +339,7 @@ pub fn fan(path: &Path, t: &Tables, series: &str, size: (u32, u32)) -> Result<()
     let pad = 0.05 * (hi - lo);
     let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
     let dec = decimals(hi - lo);
-    let label = m
-        .find_series(series)
-        .map_or(series.to_string(), |s| m.series_label(s));
+    let label = m.series_label_of(series);
     png(path, size, |root| {
         root.fill(&WHITE).map_err(de)?;
         let what = if series == "market" {
@@ -421,9 +419,7 @@ pub fn horizon(
     let x1 = rows.iter().map(|r| r.hi).fold(f64::NEG_INFINITY, f64::max) * k;
     let ymax = rows.iter().map(|r| r.density / k).fold(0.0, f64::max) * 1.1;
     let xdec = decimals(x1 - x0);
-    let label = m
-        .find_series(series)
-        .map_or(series.to_string(), |s| m.series_label(s));
+    let label = m.series_label_of(series);
     png(path, size, |root| {
         root.fill(&WHITE).map_err(de)?;
         let unit_x = if series == "market" {

@@ -62,9 +62,7 @@ pub fn evidence_fan(
     let pad = 0.05 * (hi - lo);
     let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
     let dec = decimals(hi - lo);
-    let label = m
-        .find_series(series)
-        .map_or(series.to_string(), |s| m.series_label(s));
+    let label = m.series_label_of(series);
     let y_fmt = |y: &f64| {
         if series == "market" {
             format!("{y:.dec$}")

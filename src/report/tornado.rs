@@ -179,11 +179,7 @@ pub fn tornado(
 ) -> Result<(), ReportError> {
     let m = &t.model;
     let f = fonts(size.1);
-    let label = m
-        .series()
-        .into_iter()
-        .find(|s| m.series_id(*s) == series)
-        .map_or(series.to_string(), |s| m.series_label(s));
+    let label = m.series_label_of(series);
     let rows: Vec<_> = t
         .sensitivity
         .iter()

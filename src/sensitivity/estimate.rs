@@ -128,14 +128,6 @@ pub(crate) fn sorted_by_key(keys: impl Iterator<Item = u32>) -> Vec<u64> {
 /// indices) the mean of its 1-based ranks.
 fn mid_ranks(order: &[u32], same: impl Fn(u32, u32) -> bool) -> Vec<f64> {
     let mut r = vec![0.0; order.len()];
-    for_mid_ranks(order, same, |o, mid| r[o] = mid);
-    r
-}
-
-/// Calls `put(index, mid-rank)` for every index of `order` (see
-/// [`mid_ranks`]).
-#[inline(always)]
-fn for_mid_ranks(order: &[u32], same: impl Fn(u32, u32) -> bool, mut put: impl FnMut(usize, f64)) {
     let mut i = 0;
     while i < order.len() {
         let mut j = i;
@@ -144,10 +136,11 @@ fn for_mid_ranks(order: &[u32], same: impl Fn(u32, u32) -> bool, mut put: impl F
         }
         let mid = (i + j) as f64 / 2.0 + 1.0;
         for &o in &order[i..=j] {
-            put(o as usize, mid);
+            r[o as usize] = mid;
         }
         i = j + 1;
     }
+    r
 }
 
 /// Mid-ranks of `x` (1-based; tied values share the mean of their ranks).
@@ -172,8 +165,10 @@ pub fn ranks(x: &[f64]) -> Vec<f64> {
     })
 }
 
-/// Mid-ranks of `f32` values (1-based; ties share the mean of their ranks).
-pub fn ranks_f32(x: &[f32]) -> Vec<f64> {
+/// Mid-ranks of `f32` values (1-based; ties share the mean of their ranks):
+/// the reference [`centred_ranks_f32`] is tested against.
+#[cfg(test)]
+fn ranks_f32(x: &[f32]) -> Vec<f64> {
     let sorted = sorted_by_key(x.iter().map(|&v| ordered_bits(v)));
     let order: Vec<u32> = sorted.iter().map(|&e| e as u32).collect();
     mid_ranks(&order, |a, b| {
@@ -183,7 +178,7 @@ pub fn ranks_f32(x: &[f32]) -> Vec<f64> {
 
 /// The mid-ranks of `f32` values less their mean `(n + 1) / 2`, in `f32`,
 /// and their sum of squares (in index order): the same numbers as taking
-/// the mean off [`ranks_f32`], as every rank and the mean are multiples of
+/// the mean off the mid-ranks, as every rank and the mean are multiples of
 /// one half, held exactly in `f32` below 2^23 values.
 pub fn centred_ranks_f32(x: &[f32]) -> (Vec<f32>, f64) {
     let n = x.len();

@@ -33,12 +33,13 @@ use crate::engine::Paths;
 use crate::isa::Isa;
 use crate::model::{EffectKind, Model, PriorId, PriorScope, Series};
 use crate::scenario::Scenario;
-use crate::summary::exact::group_column_into;
+use crate::summary::series_column;
 use estimate::{binned_s1, centred_ranks_f32, cholesky, ranks, swing, BinSums};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Futures a sketch run keeps for the sensitivity tables.
 pub const KEEP: usize = 100_000;
@@ -151,19 +152,19 @@ pub struct SampleRef<'a> {
 }
 
 impl<'a> SampleRef<'a> {
-    /// The futures of `paths` whose draws it kept: each platform and
-    /// market cell read in place, each group cell from `groups`
-    /// ([`group_outputs`] of the same paths).
-    pub fn of_paths(model: &Model, paths: &'a Paths, groups: &'a [Vec<f32>]) -> SampleRef<'a> {
+    /// The futures of `paths` whose draws it kept, the outputs read from
+    /// `columns` ([`cell_columns`] of the same paths).
+    pub fn of_paths(
+        model: &Model,
+        paths: &'a Paths,
+        columns: &'a [Cow<'a, [f32]>],
+    ) -> SampleRef<'a> {
         let n = paths.kept.min(paths.futures);
         SampleRef {
             inputs: (0..sampled_priors(model).len())
                 .map(|d| &paths.draws_of(d)[..n])
                 .collect(),
-            outputs: output_columns(model, paths, groups)
-                .into_iter()
-                .map(|v| &v[..n])
-                .collect(),
+            outputs: columns.iter().map(|c| &c[..n]).collect(),
         }
     }
 
@@ -173,39 +174,16 @@ impl<'a> SampleRef<'a> {
     }
 }
 
-/// Every scenario's and cell's values in every future of `paths` (`s *
-/// cells + c`): platform and market cells read in place, group cells from
-/// `groups` ([`group_outputs`] of the same paths).
-fn output_columns<'a>(model: &Model, paths: &'a Paths, groups: &'a [Vec<f32>]) -> Vec<&'a [f32]> {
-    let cells = cells(model);
-    (0..paths.scenarios)
-        .flat_map(|s| cells.iter().enumerate().map(move |(c, cell)| (s, c, cell)))
-        .map(|(s, c, cell)| {
-            let k = (cell.year - model.start_year) as usize;
-            match cell.series {
-                Series::Platform(p) => paths.column(s, k, p),
-                Series::Market => paths.market(s, k),
-                Series::Group(_) => groups[s * cells.len() + c].as_slice(),
-            }
-        })
-        .collect()
-}
-
-/// The group cells' values in every future of `paths`, per scenario and
-/// cell (`s * cells + c`; empty for a cell that is not a group's).
-pub fn group_outputs(model: &Model, paths: &Paths) -> Vec<Vec<f32>> {
+/// Every scenario's and cell's column of `paths` (`s * cells + c`), every
+/// future (see [`crate::summary::series_column`]).
+pub fn cell_columns<'p>(model: &Model, paths: &'p Paths) -> Vec<Cow<'p, [f32]>> {
     let cells = cells(model);
     (0..paths.scenarios * cells.len())
         .into_par_iter()
         .map(|x| {
             let (s, cell) = (x / cells.len(), cells[x % cells.len()]);
-            let Series::Group(g) = cell.series else {
-                return Vec::new();
-            };
             let k = (cell.year - model.start_year) as usize;
-            let mut out = vec![0.0; paths.futures];
-            group_column_into(model, paths, g, s, k, &mut out);
-            out
+            series_column(model, paths, cell.series, s, k)
         })
         .collect()
 }
@@ -213,10 +191,9 @@ pub fn group_outputs(model: &Model, paths: &Paths) -> Vec<Vec<f32>> {
 /// Appends the first `n` futures of `paths` to `outputs`, one column per
 /// scenario and cell (`s * cells + c`, [`cells`]).
 pub fn push_outputs(outputs: &mut [Vec<f32>], model: &Model, paths: &Paths, n: usize) {
-    let groups = group_outputs(model, paths);
     outputs
         .par_iter_mut()
-        .zip(output_columns(model, paths, &groups))
+        .zip(cell_columns(model, paths))
         .for_each(|(out, values)| out.extend_from_slice(&values[..n]));
 }
 
@@ -1126,36 +1103,18 @@ pub fn input_label(model: &Model, input: &str) -> String {
     }
     let parts: Vec<&str> = input.split('.').collect();
     let field = |f: &str| f.replace('_', " ");
+    let platform = |id: &str| {
+        let p = model.platforms.iter().find(|p| p.id == id);
+        p.map_or(id.to_string(), |p| p.label.clone())
+    };
+    let buyer = |id: &str| {
+        let b = model.buyers.iter().find(|b| b.id == id);
+        b.map_or(id.to_string(), |b| b.label.clone())
+    };
     match parts.as_slice() {
-        ["platforms", id, f] => {
-            let label = model
-                .platforms
-                .iter()
-                .find(|p| p.id == *id)
-                .map_or(*id, |p| &p.label);
-            format!("{label} {}", field(f))
-        }
-        ["buyers", id, "affinity", p] => {
-            let b = model
-                .buyers
-                .iter()
-                .find(|b| b.id == *id)
-                .map_or(*id, |b| &b.label);
-            let pl = model
-                .platforms
-                .iter()
-                .find(|x| x.id == *p)
-                .map_or(*p, |x| &x.label);
-            format!("{b} affinity for {pl}")
-        }
-        ["buyers", id, f] => {
-            let b = model
-                .buyers
-                .iter()
-                .find(|b| b.id == *id)
-                .map_or(*id, |b| &b.label);
-            format!("{b} {}", field(f))
-        }
+        ["platforms", id, f] => format!("{} {}", platform(id), field(f)),
+        ["buyers", id, "affinity", p] => format!("{} affinity for {}", buyer(id), platform(p)),
+        ["buyers", id, f] => format!("{} {}", buyer(id), field(f)),
         _ => input.to_string(),
     }
 }

@@ -41,31 +41,26 @@ pub struct Stats {
     pub q: [f64; 5],
 }
 
-/// Every (scenario, year, series) column of the paths, at
-/// `(s * years + k) * series + j`: a platform's or the market's is the
-/// paths' own column, a group's the sum of its members' (in `f64`, then
-/// rounded to `f32` like every stored value).
-pub fn series_columns<'p>(
+/// One (scenario `s`, year index `k`, series) column of the paths, every
+/// future: a platform's or the market's is the paths' own column, read in
+/// place; a group's the sum of its members' (in `f64`, then rounded to
+/// `f32` like every stored value).
+pub fn series_column<'p>(
     model: &Model,
     paths: &'p Paths,
-    series: &[Series],
-) -> Vec<Cow<'p, [f32]>> {
-    let (years, ns) = (paths.years, series.len());
-    (0..paths.scenarios * years * ns)
-        .into_par_iter()
-        .map(|x| {
-            let (s, k, j) = (x / (years * ns), (x / ns) % years, x % ns);
-            match series[j] {
-                Series::Platform(p) => Cow::Borrowed(paths.column(s, k, p)),
-                Series::Market => Cow::Borrowed(paths.column(s, k, paths.columns - 1)),
-                Series::Group(g) => {
-                    let mut column = vec![0f32; paths.futures];
-                    exact::group_column_into(model, paths, g, s, k, &mut column);
-                    Cow::Owned(column)
-                }
-            }
-        })
-        .collect()
+    series: Series,
+    s: usize,
+    k: usize,
+) -> Cow<'p, [f32]> {
+    match series {
+        Series::Platform(p) => Cow::Borrowed(paths.column(s, k, p)),
+        Series::Market => Cow::Borrowed(paths.market(s, k)),
+        Series::Group(g) => {
+            let mut column = vec![0f32; paths.futures];
+            exact::group_column_into(model, paths, g, s, k, &mut column);
+            Cow::Owned(column)
+        }
+    }
 }
 
 /// One row of `summary`.

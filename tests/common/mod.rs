@@ -22,6 +22,16 @@ pub fn assert_success(out: &std::process::Output) {
     assert!(out.status.success(), "{}", stderr(out));
 }
 
+/// Asserts a command failed with `needle` in its stderr, showing its
+/// stderr if not.
+pub fn assert_fails_with(out: &std::process::Output, needle: &str) {
+    assert!(
+        !out.status.success() && stderr(out).contains(needle),
+        "{}",
+        stderr(out)
+    );
+}
+
 /// Shares are stored as f32: a sum of up to ~10 of them is exact to a few
 /// f32 ulps of 1.
 pub const SHARE_SUM_TOL: f64 = 1e-5;
