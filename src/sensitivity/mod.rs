@@ -25,177 +25,31 @@
 //! first `min(N, KEEP)` futures for this, future by future, so the result
 //! is the same however a run is split.
 
+mod bootstrap;
 pub mod estimate;
+mod labels;
+mod sample;
 pub mod sobol;
 
+use bootstrap::{interval_of, Bootstrap, DealDraws, Moments};
+pub use labels::input_label;
+pub use sample::{
+    cell_columns, cells, push_outputs, sampled_priors, uses, Cell, Sample, SampleRef,
+};
+
 use crate::engine::streams::{hash_str, key, tag};
-use crate::engine::Paths;
 use crate::isa::Isa;
-use crate::model::{EffectKind, Model, PriorId, PriorScope, Series};
+use crate::model::{Model, Series};
 use crate::scenario::Scenario;
-use crate::summary::series_column;
 use estimate::{binned_s1, centred_ranks_f32, cholesky, ranks, swing, BinSums};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
-use rand_distr::{Distribution, Poisson, StandardNormal};
 use rayon::prelude::*;
-use std::borrow::Cow;
 
 /// Futures a sketch run keeps for the sensitivity tables.
 pub const KEEP: usize = 100_000;
 /// Bootstrap replicates.
 pub const REPLICATES: usize = 100;
-
-/// An output analysed: a focus series in one year.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cell {
-    /// Series.
-    pub series: Series,
-    /// Year.
-    pub year: i32,
-}
-
-/// The outputs: every focus series in the final and threshold years,
-/// by year then focus order.
-pub fn cells(model: &Model) -> Vec<Cell> {
-    let mut years = model.horizon_years();
-    years.sort_unstable();
-    years
-        .iter()
-        .flat_map(|&year| model.focus.iter().map(move |&series| Cell { series, year }))
-        .collect()
-}
-
-/// The priors that are not fixed, in the model's order: the inputs.
-pub fn sampled_priors(model: &Model) -> Vec<PriorId> {
-    (0..model.priors.len())
-        .map(PriorId)
-        .filter(|&p| model.priors[p].prior.as_fixed().is_none())
-        .collect()
-}
-
-/// Whether scenario `sc` uses prior `p`.
-pub fn uses(sc: &Scenario, scope: PriorScope) -> bool {
-    match scope {
-        PriorScope::Always => true,
-        PriorScope::Outcome(d, o) => sc.outcomes[d] == o,
-    }
-}
-
-/// What the analysis reads, future by future: the draws of the sampled
-/// priors and every scenario's outputs.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sample {
-    /// Per sampled prior ([`sampled_priors`]): its draw in each future.
-    pub inputs: Vec<Vec<f64>>,
-    /// Per scenario and cell (`s * cells + c`): the output in each future.
-    pub outputs: Vec<Vec<f32>>,
-}
-
-impl Sample {
-    /// An empty sample of `model` with `scenarios` scenarios.
-    pub fn new(model: &Model, scenarios: usize) -> Sample {
-        Sample {
-            inputs: vec![Vec::new(); sampled_priors(model).len()],
-            outputs: vec![Vec::new(); scenarios * cells(model).len()],
-        }
-    }
-
-    /// Futures held.
-    pub fn futures(&self) -> usize {
-        self.outputs.first().map_or(0, |o| o.len())
-    }
-
-    /// Appends the futures of `paths` whose draws it kept (simulated by
-    /// [`crate::engine::Engine::simulate_keeping`]; they must follow the
-    /// ones held) and whose run index is below `limit`.
-    pub fn extend(&mut self, model: &Model, paths: &Paths, limit: usize) {
-        let n = paths.kept.min(limit.saturating_sub(paths.first));
-        if n == 0 {
-            return;
-        }
-        self.inputs
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(d, dst)| dst.extend_from_slice(&paths.draws_of(d)[..n]));
-        push_outputs(&mut self.outputs, model, paths, n);
-    }
-
-    /// The sample as the analysis reads it.
-    pub fn view(&self) -> SampleRef<'_> {
-        SampleRef {
-            inputs: self.inputs.iter().map(Vec::as_slice).collect(),
-            outputs: self.outputs.iter().map(Vec::as_slice).collect(),
-        }
-    }
-
-    /// Appends another sample's futures (the next shard's).
-    pub fn append(&mut self, other: &Sample) {
-        for (a, b) in self.inputs.iter_mut().zip(&other.inputs) {
-            a.extend_from_slice(b);
-        }
-        for (a, b) in self.outputs.iter_mut().zip(&other.outputs) {
-            a.extend_from_slice(b);
-        }
-    }
-}
-
-/// A sample as [`analyse`] reads it, borrowed: from a [`Sample`], or
-/// straight from a run's paths (an exact run keeps every future, and
-/// copying them would only cost time).
-#[derive(Debug, Clone)]
-pub struct SampleRef<'a> {
-    /// Per sampled prior: its draw in each future.
-    pub inputs: Vec<&'a [f64]>,
-    /// Per scenario and cell (`s * cells + c`): the output in each future.
-    pub outputs: Vec<&'a [f32]>,
-}
-
-impl<'a> SampleRef<'a> {
-    /// The futures of `paths` whose draws it kept, the outputs read from
-    /// `columns` ([`cell_columns`] of the same paths).
-    pub fn of_paths(
-        model: &Model,
-        paths: &'a Paths,
-        columns: &'a [Cow<'a, [f32]>],
-    ) -> SampleRef<'a> {
-        let n = paths.kept.min(paths.futures);
-        SampleRef {
-            inputs: (0..sampled_priors(model).len())
-                .map(|d| &paths.draws_of(d)[..n])
-                .collect(),
-            outputs: columns.iter().map(|c| &c[..n]).collect(),
-        }
-    }
-
-    /// Futures held.
-    pub fn futures(&self) -> usize {
-        self.outputs.first().map_or(0, |o| o.len())
-    }
-}
-
-/// Every scenario's and cell's column of `paths` (`s * cells + c`), every
-/// future (see [`crate::summary::series_column`]).
-pub fn cell_columns<'p>(model: &Model, paths: &'p Paths) -> Vec<Cow<'p, [f32]>> {
-    let cells = cells(model);
-    (0..paths.scenarios * cells.len())
-        .into_par_iter()
-        .map(|x| {
-            let (s, cell) = (x / cells.len(), cells[x % cells.len()]);
-            let k = (cell.year - model.start_year) as usize;
-            series_column(model, paths, cell.series, s, k)
-        })
-        .collect()
-}
-
-/// Appends the first `n` futures of `paths` to `outputs`, one column per
-/// scenario and cell (`s * cells + c`, [`cells`]).
-pub fn push_outputs(outputs: &mut [Vec<f32>], model: &Model, paths: &Paths, n: usize) {
-    outputs
-        .par_iter_mut()
-        .zip(cell_columns(model, paths))
-        .for_each(|(out, values)| out.extend_from_slice(&values[..n]));
-}
 
 /// One row of `sensitivity.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -262,47 +116,6 @@ struct Output {
 /// bin is one vector loop, for every output at once.
 struct Rows {
     data: Vec<f32>,
-}
-
-/// The moments of one output in one bin: count, sums of `a`, `a^2`, `c`,
-/// `a c`, `c^2` (`c = a^2` for one scenario).
-#[derive(Debug, Clone, Copy, Default)]
-struct Moments {
-    n: f64,
-    a: f64,
-    aa: f64,
-    c: f64,
-    ac: f64,
-    cc: f64,
-}
-
-impl Moments {
-    /// A bin of one scenario's output from its count and sums of `a` and
-    /// `a^2` (`c = a^2`). The bootstrap's covariance of `a` and `a^2`
-    /// within the bin is taken as if `a` were normal there (`Cov(a, a^2) =
-    /// 2 mu s^2`, `Var(a^2) = 2 s^4 + 4 mu^2 s^2`): the third and fourth
-    /// moments would double the rows every future adds into its bins.
-    fn of_one_scenario(n: f64, a: f64, aa: f64) -> Moments {
-        let (mu, c) = (a / n.max(1.0), aa / n.max(1.0));
-        let var = (c - mu * mu).max(0.0);
-        Moments {
-            n,
-            a,
-            aa,
-            c: aa,
-            ac: n * (2.0 * mu * var + mu * c),
-            cc: n * (2.0 * var * var + 4.0 * mu * mu * var + c * c),
-        }
-    }
-
-    fn sums(&self) -> BinSums {
-        BinSums {
-            n: self.n,
-            a: self.a,
-            aa: self.aa,
-            c: self.c,
-        }
-    }
 }
 
 /// The whole analysis: rows by view (`all`, then each scenario), year and
@@ -806,188 +619,6 @@ fn rank_correlations(inputs: &[(Vec<f32>, f64)], outputs: &[(Vec<f32>, f64)]) ->
     dots
 }
 
-/// One bin's bootstrap draws, one per replicate: the number of resampled
-/// futures `k` (Poisson with the bin's size, from rand_distr), `sqrt(k)
-/// z0` and `sqrt(k) z1` (`z` two standard normals) and `1 / max(k, 1)`;
-/// in `f32`, so that a vector instruction takes twice the replicates (the
-/// intervals are read to two decimals; the sums over at most 100 bins of
-/// centred values lose nothing of that in `f32`).
-struct BinDraws {
-    k: [f32; REPLICATES],
-    u0: [f32; REPLICATES],
-    u1: [f32; REPLICATES],
-    inv: [f32; REPLICATES],
-}
-
-/// The bootstrap draws of one binning: per bin, every replicate's
-/// (fixed-size arrays, so each bin's replicates are one vector loop), and
-/// per replicate the total `k`.
-struct Bootstrap {
-    bins: Vec<BinDraws>,
-    total: [f64; REPLICATES],
-}
-
-impl Bootstrap {
-    fn new(size: &[f64], seed: u64) -> Bootstrap {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let mut total = [0.0; REPLICATES];
-        let bins = size
-            .iter()
-            .map(|&s| {
-                let poisson = Poisson::new(s.max(1.0)).ok();
-                let mut d = BinDraws {
-                    k: [0.0; REPLICATES],
-                    u0: [0.0; REPLICATES],
-                    u1: [0.0; REPLICATES],
-                    inv: [0.0; REPLICATES],
-                };
-                for (r, total) in total.iter_mut().enumerate() {
-                    let k: f64 = match (&poisson, s > 0.0) {
-                        (Some(p), true) => p.sample(&mut rng),
-                        _ => 0.0,
-                    };
-                    let z0: f64 = StandardNormal.sample(&mut rng);
-                    let z1: f64 = StandardNormal.sample(&mut rng);
-                    d.k[r] = k as f32;
-                    d.u0[r] = (k.sqrt() * z0) as f32;
-                    d.u1[r] = (k.sqrt() * z1) as f32;
-                    d.inv[r] = (1.0 / k.max(1.0)) as f32;
-                    *total += k;
-                }
-                d
-            })
-            .collect();
-        Bootstrap { bins, total }
-    }
-
-    /// The 90% interval of `S1` ([`interval_of`]). In each
-    /// replicate a bin's sums of `a` and `c` over its resampled futures are
-    /// their normal approximation, `K mu + sqrt(K) L z` (`mu` and `L L'`
-    /// the mean and covariance of `(a, c)` in the bin); the bins' noise
-    /// correction (their pooled within variance) is the sample's.
-    fn interval(&self, bins: &[Moments], estimate: f64) -> (f64, f64) {
-        let mut reps = match Isa::detect() {
-            // SAFETY: `Isa::detect` chooses AVX2 only on a processor with it.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { replicates_avx2(self, bins) },
-            Isa::Portable => replicates_body(self, bins),
-        };
-        interval_of(&mut reps, estimate)
-    }
-}
-
-/// [`replicates_body`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn replicates_avx2(boot: &Bootstrap, bins: &[Moments]) -> [f64; REPLICATES] {
-    replicates_body(boot, bins)
-}
-
-/// `S1` in each bootstrap replicate: one pass over the bins, each bin's
-/// replicates in a vector loop, accumulating per replicate the futures,
-/// the sums of `a` and `c`, and `sum_b a_b^2 / K_b` (the between-bin sum of
-/// squares is that less `(sum a)^2 / N`).
-#[inline(always)]
-fn replicates_body(boot: &Bootstrap, bins: &[Moments]) -> [f64; REPLICATES] {
-    const R: usize = REPLICATES;
-    let (mut sa, mut sq, mut sc) = ([0f32; R], [0f32; R], [0f32; R]);
-    let (mut ssw, mut occupied, mut n) = (0.0, 0.0, 0.0);
-    for (d, m) in boot.bins.iter().zip(bins) {
-        if m.n <= 0.0 {
-            continue;
-        }
-        occupied += 1.0;
-        n += m.n;
-        ssw += (m.aa - m.a * m.a / m.n).max(0.0);
-        let (mu_a, mu_c) = (m.a / m.n, m.c / m.n);
-        let vaa = (m.aa / m.n - mu_a * mu_a).max(0.0);
-        let vac = m.ac / m.n - mu_a * mu_c;
-        let vcc = (m.cc / m.n - mu_c * mu_c).max(0.0);
-        // L L' = [[vaa, vac], [vac, vcc]].
-        let l0 = vaa.sqrt();
-        let l2 = if l0 > 0.0 { vac / l0 } else { 0.0 };
-        let l3 = (vcc - l2 * l2).max(0.0).sqrt();
-        let [mu_a, mu_c, l0, l2, l3] = [mu_a, mu_c, l0, l2, l3].map(|x| x as f32);
-        for r in 0..R {
-            let a = d.k[r] * mu_a + l0 * d.u0[r];
-            sa[r] += a;
-            sq[r] += a * a * d.inv[r];
-            sc[r] += d.k[r] * mu_c + l2 * d.u0[r] + l3 * d.u1[r];
-        }
-    }
-    let msw = ssw / (n - occupied).max(1.0);
-    std::array::from_fn(|r| {
-        let total = boot.total[r];
-        let t = total.max(1.0);
-        let (sa, sq, sc) = (sa[r] as f64, sq[r] as f64, sc[r] as f64);
-        let mean = sa / t;
-        let var = sc / t - mean * mean;
-        if var.is_nan() || var <= 0.0 || occupied < 2.0 {
-            return 0.0;
-        }
-        let msb = (sq - sa * mean) / (occupied - 1.0);
-        (msb - msw) / (total / occupied) / var
-    })
-}
-
-/// The 90% interval of an estimate from its bootstrap replicates: their
-/// 5% and 95% quantiles, shifted by the bootstrap's estimate of the bias
-/// (the replicates' mean less the estimate). The shift matters for `S1`:
-/// a replicate's bins are centred on the sample's bin means, noise
-/// included, so the replicates centre on the uncorrected between-bin
-/// variance, not on the corrected estimate.
-fn interval_of(reps: &mut [f64], estimate: f64) -> (f64, f64) {
-    let bias = reps.iter().sum::<f64>() / reps.len().max(1) as f64 - estimate;
-    let (lo, hi) = quantiles_5_95(reps);
-    (lo - bias, hi - bias)
-}
-
-/// The 5% and 95% quantiles (type 7) of `x`, reordering it: two selections
-/// instead of a sort.
-fn quantiles_5_95(x: &mut [f64]) -> (f64, f64) {
-    let n = x.len();
-    if n < 2 {
-        let v = x.first().copied().unwrap_or(0.0);
-        return (v, v);
-    }
-    let at = |x: &mut [f64], q: f64| -> f64 {
-        let h = (n - 1) as f64 * q;
-        let lo = h.floor() as usize;
-        let (_, &mut a, rest) = x.select_nth_unstable_by(lo, |a, b| a.total_cmp(b));
-        let b = rest.iter().copied().fold(f64::INFINITY, f64::min);
-        if lo + 1 < n {
-            a + (h - lo as f64) * (b - a)
-        } else {
-            a
-        }
-    };
-    (at(x, 0.05), at(x, 0.95))
-}
-
-/// The bootstrap draws of a deal: per replicate, the number of resampled
-/// futures and `dims` standard normals.
-struct DealDraws {
-    counts: Vec<f64>,
-    normals: Vec<Vec<f64>>,
-}
-
-impl DealDraws {
-    fn new(rng: &mut Xoshiro256PlusPlus, n: usize, dims: usize) -> DealDraws {
-        let poisson = Poisson::new(n as f64).ok();
-        let counts = (0..REPLICATES)
-            .map(|_| poisson.as_ref().map_or(n as f64, |p| p.sample(&mut *rng)))
-            .collect();
-        let normals = (0..REPLICATES)
-            .map(|_| {
-                (0..dims)
-                    .map(|_| StandardNormal.sample(&mut *rng))
-                    .collect()
-            })
-            .collect();
-        DealDraws { counts, normals }
-    }
-}
-
 /// A deal's `S1` in `all`, its interval and its outcome means' range.
 fn deal_s1(
     scenarios: &[Scenario],
@@ -1078,83 +709,4 @@ fn deal_s1(
         .copied()
         .fold(f64::NEG_INFINITY, f64::max);
     (s1, interval_of(&mut reps, s1), (lo, hi))
-}
-
-/// An input in words, for charts: "OpenAI growth", "Google TPU drift",
-/// "Deal: OpenAI-Broadcom", "Tranche paid: OpenAI commitment to Trainium,
-/// 2027-30".
-pub fn input_label(model: &Model, input: &str) -> String {
-    if let Some(id) = input.strip_prefix("deal:") {
-        return match model.deals.iter().find(|d| d.id == id) {
-            Some(d) => format!("Deal: {}", d.label),
-            None => input.to_string(),
-        };
-    }
-    let Some(slot) = model.priors.iter().find(|p| p.path == input) else {
-        return input.to_string();
-    };
-    if let Some(e) = slot.effect {
-        let effect = &model.effects[e];
-        let what = effect_words(model, &effect.kind, effect.from, effect.to);
-        return match effect.outcome {
-            Some((d, o)) => format!("{}: {what}", model.deals[d].outcomes[o].label),
-            None => what,
-        };
-    }
-    let parts: Vec<&str> = input.split('.').collect();
-    let field = |f: &str| f.replace('_', " ");
-    let platform = |id: &str| {
-        let p = model.platforms.iter().find(|p| p.id == id);
-        p.map_or(id.to_string(), |p| p.label.clone())
-    };
-    let buyer = |id: &str| {
-        let b = model.buyers.iter().find(|b| b.id == id);
-        b.map_or(id.to_string(), |b| b.label.clone())
-    };
-    match parts.as_slice() {
-        ["platforms", id, f] => format!("{} {}", platform(id), field(f)),
-        ["buyers", id, "affinity", p] => format!("{} affinity for {}", buyer(id), platform(p)),
-        ["buyers", id, f] => format!("{} {}", buyer(id), field(f)),
-        _ => input.to_string(),
-    }
-}
-
-/// What an effect does, in words, with its years.
-fn effect_words(model: &Model, kind: &EffectKind, from: i32, to: i32) -> String {
-    let years = if from == to {
-        from.to_string()
-    } else if from / 100 == to / 100 {
-        format!("{from}–{:02}", to % 100)
-    } else {
-        format!("{from}–{to}")
-    };
-    let buyers = |bs: &[usize]| {
-        if bs.len() == model.buyers.len() && bs.len() > 1 {
-            "all buyers".to_string()
-        } else {
-            bs.iter()
-                .map(|&b| model.buyers[b].label.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
-    let platform = |p: usize| model.platforms[p].label.as_str();
-    match kind {
-        EffectKind::Commitment {
-            buyer, platform: p, ..
-        } => format!(
-            "{} commitment to {}, {years}",
-            model.buyers[*buyer].label,
-            platform(*p)
-        ),
-        EffectKind::Affinity {
-            buyers: bs,
-            platform: p,
-            ..
-        } => {
-            format!("{} preference for {}, {years}", buyers(bs), platform(*p))
-        }
-        EffectKind::Drift { platform: p, .. } => format!("{} drift shift, {years}", platform(*p)),
-        EffectKind::Growth { buyers: bs, .. } => format!("{} growth shift, {years}", buyers(bs)),
-    }
 }
