@@ -13,12 +13,12 @@ use rand_distr::{Distribution, Poisson, StandardNormal};
 /// `a c`, `c^2` (`c = a^2` for one scenario).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Moments {
-    pub(super) n: f64,
-    pub(super) a: f64,
-    pub(super) aa: f64,
-    pub(super) c: f64,
-    pub(super) ac: f64,
-    pub(super) cc: f64,
+    n: f64,
+    a: f64,
+    aa: f64,
+    c: f64,
+    ac: f64,
+    cc: f64,
 }
 
 impl Moments {
@@ -37,6 +37,19 @@ impl Moments {
             c: aa,
             ac: n * (2.0 * mu * var + mu * c),
             cc: n * (2.0 * var * var + 4.0 * mu * mu * var + c * c),
+        }
+    }
+
+    /// A bin of `all` from its count and sums of `a`, `a^2`, `c`, `a c`
+    /// and `c^2`.
+    pub(super) fn of_mixture(n: f64, v: &[f32]) -> Moments {
+        Moments {
+            n,
+            a: v[0] as f64,
+            aa: v[1] as f64,
+            c: v[2] as f64,
+            ac: v[3] as f64,
+            cc: v[4] as f64,
         }
     }
 

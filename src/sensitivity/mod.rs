@@ -129,40 +129,7 @@ pub fn analyse(model: &Model, scenarios: &[Scenario], sample: &SampleRef) -> Vec
     let nc = cells.len();
     let priors = sampled_priors(model);
     let seed = model.simulation.seed;
-    let mut outputs = Vec::new();
-    let mut width = 0;
-    for c in 0..nc {
-        outputs.push(Output {
-            view: "all".into(),
-            scenario: None,
-            cell: c,
-            offset: width,
-            center: 0.0,
-        });
-        width += 5;
-    }
-    for (s, sc) in scenarios.iter().enumerate() {
-        for c in 0..nc {
-            outputs.push(Output {
-                view: sc.name.clone(),
-                scenario: Some(s),
-                cell: c,
-                offset: width,
-                center: 0.0,
-            });
-            width += 2;
-        }
-    }
-    for o in outputs.iter_mut() {
-        o.center = match o.scenario {
-            Some(s) => mean(sample.outputs[s * nc + o.cell]),
-            None => scenarios
-                .iter()
-                .enumerate()
-                .map(|(s, sc)| sc.probability * mean(sample.outputs[s * nc + o.cell]))
-                .sum(),
-        };
-    }
+    let (outputs, width) = outputs(scenarios, sample, nc);
     let rows = moment_rows(scenarios, sample, &outputs, width, nc);
     // Ranks of the outputs (for `all`, each future's mean pair rank and the
     // pairs' rank variance), once each.
@@ -234,14 +201,7 @@ pub fn analyse(model: &Model, scenarios: &[Scenario], sample: &SampleRef) -> Vec
                     let v = &acc[b * width + output.offset..];
                     *bin = match output.scenario {
                         Some(_) => Moments::of_one_scenario(size[b], v[0] as f64, v[1] as f64),
-                        None => Moments {
-                            n: size[b],
-                            a: v[0] as f64,
-                            aa: v[1] as f64,
-                            c: v[2] as f64,
-                            ac: v[3] as f64,
-                            cc: v[4] as f64,
-                        },
+                        None => Moments::of_mixture(size[b], &v[..5]),
                     };
                     *sum = bin.sums();
                 }
@@ -268,8 +228,59 @@ pub fn analyse(model: &Model, scenarios: &[Scenario], sample: &SampleRef) -> Vec
             out
         })
         .collect();
-    // Deals, in `all`.
-    let deal_rows: Vec<(usize, SensitivityRow)> = model
+    table.extend(deal_rows(model, scenarios, sample, &outputs));
+    // By view, year and series (the outputs' order), S1 largest first.
+    table.sort_by(|(a, ra), (b, rb)| a.cmp(b).then(rb.s1.total_cmp(&ra.s1)));
+    table.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Every view's output in every cell, in the tables' order (`all`, then
+/// each scenario; by year and focus within), each with its mean; and the
+/// width of a future's row of moments ([`Rows`]).
+fn outputs(scenarios: &[Scenario], sample: &SampleRef, nc: usize) -> (Vec<Output>, usize) {
+    let column = |s: usize, c: usize| sample.outputs[s * nc + c];
+    let mut outputs = Vec::new();
+    let mut width = 0;
+    for cell in 0..nc {
+        let center = scenarios
+            .iter()
+            .enumerate()
+            .map(|(s, sc)| sc.probability * mean(column(s, cell)))
+            .sum();
+        outputs.push(Output {
+            view: "all".into(),
+            scenario: None,
+            cell,
+            offset: width,
+            center,
+        });
+        width += 5;
+    }
+    for (s, sc) in scenarios.iter().enumerate() {
+        for cell in 0..nc {
+            outputs.push(Output {
+                view: sc.name.clone(),
+                scenario: Some(s),
+                cell,
+                offset: width,
+                center: mean(column(s, cell)),
+            });
+            width += 2;
+        }
+    }
+    (outputs, width)
+}
+
+/// Every deal's rows, in `all`, tagged with their output's index.
+fn deal_rows(
+    model: &Model,
+    scenarios: &[Scenario],
+    sample: &SampleRef,
+    outputs: &[Output],
+) -> Vec<(usize, SensitivityRow)> {
+    let (n, seed, cells) = (sample.futures(), model.simulation.seed, cells(model));
+    let nc = cells.len();
+    model
         .deals
         .par_iter()
         .enumerate()
@@ -280,12 +291,10 @@ pub fn analyse(model: &Model, scenarios: &[Scenario], sample: &SampleRef) -> Vec
                 hash_str(&format!("deal:{}", deal.id)),
             ]));
             let draws = DealDraws::new(&mut rng, n, deal.outcomes.len() + 2);
-            let all: Vec<(usize, &Output)> = outputs
+            outputs
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| o.scenario.is_none())
-                .collect();
-            all.into_iter()
                 .map(|(o, output)| {
                     let cell = cells[output.cell];
                     let (s1, interval, swing) =
@@ -304,21 +313,7 @@ pub fn analyse(model: &Model, scenarios: &[Scenario], sample: &SampleRef) -> Vec
                 })
                 .collect::<Vec<_>>()
         })
-        .collect();
-    table.extend(deal_rows);
-    // By view, year and series (the outputs' order), S1 largest first.
-    table.sort_by(|(a, ra), (b, rb)| {
-        let key = |o: usize| {
-            let out = &outputs[o];
-            (
-                out.scenario.map_or(0, |s| s + 1),
-                cells[out.cell].year,
-                out.cell,
-            )
-        };
-        key(*a).cmp(&key(*b)).then(rb.s1.total_cmp(&ra.s1))
-    });
-    table.into_iter().map(|(_, r)| r).collect()
+        .collect()
 }
 
 /// Per input, every bin's sums of every future's row: `acc[b * width + x]`.
