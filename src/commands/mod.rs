@@ -329,9 +329,9 @@ struct Finish<'a> {
     t0: Instant,
 }
 
-/// Checks a run's results for non-finite numbers, writes its tables, the
-/// model, `run.json` and the report into the staging folder; returns the
-/// summary and the posterior.
+/// Writes a run's tables (each refused if it holds a value that is not a
+/// finite number: [`output::frame`]), the model, `run.json` and the report
+/// into the staging folder; returns the summary and the posterior.
 fn write_run(
     f: &Finish<'_>,
     outcome: pipeline::Outcome,
@@ -341,22 +341,6 @@ fn write_run(
     let sensitivity = outcome.sensitivity;
     let posterior = outcome.posterior;
     let mut seconds = outcome.seconds;
-    if let Err(e) = summary.check_finite(model) {
-        bail!("model '{}': {e}; nothing was written", model.name);
-    }
-    if let Some(Err(e)) = posterior.as_ref().map(|p| p.check_finite(model)) {
-        bail!("model '{}': {e}; nothing was written", model.name);
-    }
-    if let Some(r) = sensitivity.iter().find(|r| !r.is_finite()) {
-        bail!(
-            "model '{}': the sensitivity of {} {} to {} in view {} is not a finite number; nothing was written",
-            model.name,
-            model.series_id(r.series),
-            r.year,
-            r.input,
-            r.view
-        );
-    }
 
     let t = Instant::now();
     let dir = f.dir;

@@ -80,15 +80,6 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
     );
     let result = pool.install(|| study(&model, &scenarios, args.base, &|n| bar.inc(n as u64)));
     bar.finish_and_clear();
-    if let Some(r) = result.rows.iter().find(|r| !r.is_finite()) {
-        bail!(
-            "model '{}': the Sobol index of {} to {} in {} is not a finite number; nothing was written",
-            model.name,
-            r.input,
-            model.series_id(r.series),
-            r.scenario
-        );
-    }
     let mut seconds = BTreeMap::new();
     seconds.insert("study".to_string(), t0.elapsed().as_secs_f64());
 

@@ -216,17 +216,6 @@ impl Posterior {
             .map(|(v, e)| (v.name.as_str(), *e))
             .collect()
     }
-
-    /// Whether every number in the tables is finite.
-    pub fn check_finite(&self, model: &Model) -> Result<(), String> {
-        let view = |v: usize| self.views[v].0.name.as_str();
-        let impact: Vec<_> = self.impact.iter().map(|r| r.row.clone()).collect();
-        match crate::summary::first_non_finite(model, &view, &self.rows, &self.thresholds, &impact)
-        {
-            Some(what) => Err(format!("the conditioned {what} is not a finite number")),
-            None => Ok(()),
-        }
-    }
 }
 
 /// Conditions the futures of `paths` on the model's observations. `draws`

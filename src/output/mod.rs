@@ -36,6 +36,14 @@ pub enum OutputError {
         /// The cause.
         source: PolarsError,
     },
+    /// A table holding a value that is not a finite number.
+    #[error("'{path}': {what}: not a finite number, so nothing was written (a bug for a model `sharecast check` accepts: please report it with the model file)")]
+    NotFinite {
+        /// The table.
+        path: PathBuf,
+        /// The column, the value and the row's keys.
+        what: String,
+    },
     /// A path sharecast will not write or replace.
     #[error("will not write '{path}': {why}")]
     Refused {

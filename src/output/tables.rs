@@ -326,12 +326,7 @@ pub fn observations_frame(model: &Model, post: &Posterior) -> PolarsResult<DataF
 pub fn write_posterior(dir: &Path, model: &Model, post: &Posterior) -> Result<(), OutputError> {
     let dir = dir.join("posterior");
     fs::create_dir_all(&dir).map_err(io("create", &dir))?;
-    let csv = |name: &str, df: PolarsResult<DataFrame>| -> Result<DataFrame, OutputError> {
-        let p = dir.join(name);
-        let mut df = frame(df, &p)?;
-        write_csv(&mut df, &p)?;
-        Ok(df)
-    };
+    let csv = |name: &str, df| csv_table(&dir, name, df);
     let mut df = csv("summary.csv", posterior_summary_frame(model, post))?;
     write_parquet(&mut df, &dir.join("summary.parquet"))?;
     csv("thresholds.csv", posterior_thresholds_frame(model, post))?;
@@ -366,12 +361,53 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), OutputError>
         })
 }
 
-/// Writes a frame-building result, mapping polars errors to the path.
+/// A built frame, ready to be written to `path`: polars errors mapped to
+/// the path, and refused if a float column holds a value that is not a
+/// finite number, naming the column and the row (no table is ever written
+/// with NaN or infinity, whichever command writes it).
 pub fn frame(result: PolarsResult<DataFrame>, path: &Path) -> Result<DataFrame, OutputError> {
-    result.map_err(|source| OutputError::Polars {
+    let polars = |source| OutputError::Polars {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let df = result.map_err(polars)?;
+    for column in df.columns() {
+        if !column.dtype().is_float() {
+            continue;
+        }
+        let values = column.cast(&DataType::Float64).map_err(polars)?;
+        let bad = values
+            .f64()
+            .map_err(polars)?
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| v.filter(|x| !x.is_finite()).map(|x| (i, x)));
+        if let Some((i, x)) = bad {
+            let keys: Vec<String> = df
+                .columns()
+                .iter()
+                .filter(|c| !c.dtype().is_float())
+                .filter_map(|c| c.get(i).ok().map(|v| format!("{}={v}", c.name())))
+                .collect();
+            return Err(OutputError::NotFinite {
+                path: path.to_path_buf(),
+                what: format!("{} is {x} in the row {}", column.name(), keys.join(", ")),
+            });
+        }
+    }
+    Ok(df)
+}
+
+/// Builds, checks ([`frame`]) and writes `dir/name` as CSV.
+fn csv_table(
+    dir: &Path,
+    name: &str,
+    df: PolarsResult<DataFrame>,
+) -> Result<DataFrame, OutputError> {
+    let p = dir.join(name);
+    let mut df = frame(df, &p)?;
+    write_csv(&mut df, &p)?;
+    Ok(df)
 }
 
 /// Writes every table of a run into `dir`: `summary.csv` and
@@ -385,12 +421,7 @@ pub fn write_tables(
     (summary, sensitivity): (&Summary, Option<&[SensitivityRow]>),
     paths: Option<&Paths>,
 ) -> Result<(), OutputError> {
-    let csv = |name: &str, df: PolarsResult<DataFrame>| -> Result<DataFrame, OutputError> {
-        let p = dir.join(name);
-        let mut df = frame(df, &p)?;
-        write_csv(&mut df, &p)?;
-        Ok(df)
-    };
+    let csv = |name: &str, df| csv_table(dir, name, df);
     let mut df = csv("summary.csv", summary_frame(model, summary))?;
     write_parquet(&mut df, &dir.join("summary.parquet"))?;
     csv("thresholds.csv", thresholds_frame(model, summary))?;
@@ -408,4 +439,37 @@ pub fn write_tables(
         write_parquet(&mut frame(paths_frame(model, scenarios, paths), &p)?, &p)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_with_a_value_that_is_not_finite_is_refused_naming_it() {
+        let df = |x: f64| {
+            DataFrame::new(
+                2,
+                vec![
+                    Column::new("scenario".into(), ["all", "deal=yes"]),
+                    Column::new("year".into(), [2030i32, 2031]),
+                    Column::new("mean".into(), [0.5, x]),
+                    Column::new("spearman".into(), [Some(0.1), None::<f64>]),
+                ],
+            )
+        };
+        let path = Path::new("out/summary.csv");
+        // Finite values and nulls (a deal's empty Spearman) pass.
+        assert!(frame(df(0.25), path).is_ok());
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let err = frame(df(x), path).unwrap_err().to_string();
+            assert!(
+                err.contains("out/summary.csv")
+                    && err.contains(&format!("mean is {x}"))
+                    && err.contains("deal=yes")
+                    && err.contains("2031"),
+                "{err}"
+            );
+        }
+    }
 }

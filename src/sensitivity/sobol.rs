@@ -46,17 +46,6 @@ pub struct SobolRow {
     pub st: (f64, f64, f64),
 }
 
-impl SobolRow {
-    /// Whether every number in the row is finite.
-    pub fn is_finite(&self) -> bool {
-        [
-            self.s1.0, self.s1.1, self.s1.2, self.st.0, self.st.1, self.st.2,
-        ]
-        .iter()
-        .all(|x| x.is_finite())
-    }
-}
-
 /// The design of a study with base size `base` over `dims` inputs.
 pub fn design(seed: u64, base: usize, dims: usize) -> Design {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(key(&[seed, tag::DESIGN]));

@@ -149,64 +149,44 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Checks that every number is finite, naming the first that is not:
-    /// a run never writes NaN or infinity.
+    /// Checks that every number is finite, naming the first row that is
+    /// not. (Every table is also checked as it is written:
+    /// [`crate::output::frame`].)
     pub fn check_finite(&self, model: &Model) -> Result<(), String> {
+        let finite = |xs: &[f64]| xs.iter().all(|x| x.is_finite());
         let view = |v: usize| self.views[v].name.as_str();
-        let horizon = self.horizon.iter().find_map(|r| {
-            (![r.lo, r.hi, r.density].iter().all(|x| x.is_finite()))
-                .then(|| format!("horizon histogram of {}", model.series_id(r.series)))
+        let summary = self.rows.iter().find_map(|r| {
+            let s = &r.stats;
+            (!(finite(&[s.mean, s.sd]) && finite(&s.q))).then(|| {
+                let series = model.series_id(r.series);
+                format!("summary {} {} {series}", view(r.view), r.year)
+            })
         });
-        match first_non_finite(model, &view, &self.rows, &self.thresholds, &self.impact)
-            .or(horizon)
-        {
-            Some(what) => Err(format!(
-                "the simulation produced a value that is not a finite number ({what}); this is a bug for a model `sharecast check` accepts: please report it with the model file"
-            )),
+        let threshold = || {
+            self.thresholds.iter().find_map(|r| {
+                (!finite(&[r.probability, r.se]))
+                    .then(|| format!("threshold of view {}", view(r.view)))
+            })
+        };
+        let impact = || {
+            self.impact.iter().find_map(|r| {
+                (!finite(&[r.mean, r.p05, r.p50, r.p95])).then(|| {
+                    let (deal, series) = (&model.deals[r.deal].id, model.series_id(r.series));
+                    format!("impact of {deal} {} {series}", r.year)
+                })
+            })
+        };
+        let horizon = || {
+            self.horizon.iter().find_map(|r| {
+                (!finite(&[r.lo, r.hi, r.density]))
+                    .then(|| format!("horizon histogram of {}", model.series_id(r.series)))
+            })
+        };
+        match summary.or_else(threshold).or_else(impact).or_else(horizon) {
+            Some(what) => Err(format!("{what} is not a finite number")),
             None => Ok(()),
         }
     }
-}
-
-/// The first summary, threshold or impact row holding a value that is not
-/// finite, described (`view` names a row's view); `None` when all are.
-pub(crate) fn first_non_finite<'a>(
-    model: &Model,
-    view: &dyn Fn(usize) -> &'a str,
-    rows: &[SummaryRow],
-    thresholds: &[ThresholdRow],
-    impact: &[ImpactRow],
-) -> Option<String> {
-    let finite = |xs: &[f64]| xs.iter().all(|x| x.is_finite());
-    let summary = rows.iter().find_map(|r| {
-        let s = &r.stats;
-        (!(finite(&[s.mean, s.sd]) && finite(&s.q))).then(|| {
-            format!(
-                "summary {} {} {}",
-                view(r.view),
-                r.year,
-                model.series_id(r.series)
-            )
-        })
-    });
-    let threshold = || {
-        thresholds.iter().find_map(|r| {
-            (!finite(&[r.probability, r.se])).then(|| format!("threshold of view {}", view(r.view)))
-        })
-    };
-    let impact = || {
-        impact.iter().find_map(|r| {
-            (!finite(&[r.mean, r.p05, r.p50, r.p95])).then(|| {
-                format!(
-                    "impact of {} {} {}",
-                    model.deals[r.deal].id,
-                    r.year,
-                    model.series_id(r.series)
-                )
-            })
-        })
-    };
-    summary.or_else(threshold).or_else(impact)
 }
 
 /// The rows of `summary`, by view, year and series, computed in parallel;
