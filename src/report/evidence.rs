@@ -157,7 +157,7 @@ pub fn outcome_probabilities(path: &Path, t: &Tables, size: (u32, u32)) -> Resul
         return Ok(());
     };
     let f = fonts(size.1);
-    let scenarios = crate::scenario::enumerate(m);
+    let scenarios = &t.scenarios;
     // Per deal outcome: (label, prior, posterior).
     let mut rows = Vec::new();
     for (d, deal) in m.deals.iter().enumerate() {

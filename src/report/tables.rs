@@ -134,6 +134,8 @@ pub struct PosteriorTables {
 pub struct Tables {
     /// The model as it was run (file plus overrides).
     pub model: Model,
+    /// Its scenarios.
+    pub scenarios: Vec<crate::scenario::Scenario>,
     /// The run manifest.
     pub run: Manifest,
     /// Summary rows.
@@ -320,6 +322,7 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
         None
     };
     let t = Tables {
+        scenarios: crate::scenario::enumerate(&model),
         model,
         run,
         summary,
@@ -340,7 +343,7 @@ pub fn load(dir: &Path) -> Result<Tables, ReportError> {
         Ok(())
     };
     lines("summary.csv", t.summary.len())?;
-    lines("scenarios.csv", crate::scenario::enumerate(&t.model).len())?;
+    lines("scenarios.csv", t.scenarios.len())?;
     Ok(t)
 }
 
@@ -463,8 +466,8 @@ fn compare<K: Ord + std::fmt::Debug + Clone>(
 fn check_complete(dir: &Path, t: &Tables) -> Result<(), ReportError> {
     use crate::summary::{impact_pairs, views, ViewKind, HORIZON_BINS};
     let m = &t.model;
-    let scenarios = crate::scenario::enumerate(m);
-    let views = views(m, &scenarios);
+    let scenarios = &t.scenarios;
+    let views = views(m, scenarios);
     let years: Vec<i32> = (m.start_year..=m.end_year).collect();
     let series: Vec<String> = m
         .series()
@@ -528,7 +531,7 @@ fn check_complete(dir: &Path, t: &Tables) -> Result<(), ReportError> {
     let mut want = BTreeSet::new();
     for (d, deal) in m.deals.iter().enumerate() {
         for (o, outcome) in deal.outcomes.iter().enumerate() {
-            if o == deal.baseline || impact_pairs(m, &scenarios, d, o).is_empty() {
+            if o == deal.baseline || impact_pairs(m, scenarios, d, o).is_empty() {
                 continue;
             }
             for &y in &years {
