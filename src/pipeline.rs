@@ -114,13 +114,6 @@ pub struct Keep {
     pub paths: usize,
 }
 
-/// The draws of the sampled priors held by `paths`, prior by prior.
-fn draws_of(model: &Model, paths: &Paths) -> Vec<Vec<f64>> {
-    (0..sensitivity::sampled_priors(model).len())
-        .map(|d| paths.draws_of(d).to_vec())
-        .collect()
-}
-
 /// Simulates and summarises every future of `model`, analyses its
 /// sensitivity unless `with_sensitivity` is false, and conditions it on
 /// its observations when it has any.
@@ -166,8 +159,7 @@ pub fn run(
             seconds.insert("summarise".into(), t_sum.as_secs_f64());
             seconds.insert("sensitivity".into(), t_sens.as_secs_f64());
             let t = Instant::now();
-            let posterior =
-                observed.then(|| condition(model, scenarios, &paths, &draws_of(model, &paths)));
+            let posterior = observed.then(|| condition(model, scenarios, &paths));
             if observed {
                 seconds.insert("condition".into(), t.elapsed().as_secs_f64());
             }
@@ -326,10 +318,7 @@ pub fn finish(
     };
     seconds.insert("sensitivity".into(), t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let posterior = kept
-        .paths
-        .as_ref()
-        .map(|p| condition(model, scenarios, p, &draws_of(model, p)));
+    let posterior = kept.paths.as_ref().map(|p| condition(model, scenarios, p));
     if posterior.is_some() {
         seconds.insert("condition".into(), t.elapsed().as_secs_f64());
     }

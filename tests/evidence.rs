@@ -83,10 +83,7 @@ fn posterior_tables_follow_section_7_exactly() {
     let s = enumerate(&m);
     let engine = Engine::new(&m, &s);
     let paths = engine.simulate_keeping(0..1500, usize::MAX, &|_| {});
-    let draws: Vec<Vec<f64>> = (0..sampled_priors(&m).len())
-        .map(|d| paths.draws_of(d).to_vec())
-        .collect();
-    let post = condition(&m, &s, &paths, &draws);
+    let post = condition(&m, &s, &paths);
     let vs = views(&m, &s);
     assert_eq!(post.views.len(), vs.len());
     for r in &post.rows {

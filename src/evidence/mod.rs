@@ -218,15 +218,10 @@ impl Posterior {
     }
 }
 
-/// Conditions the futures of `paths` on the model's observations. `draws`
-/// holds, per prior that is not fixed ([`sampled_priors`]), its draw in
-/// each future of `paths`.
-pub fn condition(
-    model: &Model,
-    scenarios: &[Scenario],
-    paths: &Paths,
-    draws: &[Vec<f64>],
-) -> Posterior {
+/// Conditions the futures of `paths` (simulated keeping their prior
+/// draws: [`crate::engine::Engine::simulate_keeping`]) on the model's
+/// observations.
+pub fn condition(model: &Model, scenarios: &[Scenario], paths: &Paths) -> Posterior {
     let lw = LogWeights::new(model, paths);
     let cols = Columns::new(&lw);
     let all_views = views(model, scenarios);
@@ -311,7 +306,7 @@ pub fn condition(
         })
         .collect();
 
-    let priors = prior_rows(model, scenarios, &cols, all, draws);
+    let priors = prior_rows(model, scenarios, &cols, all, paths);
     let observations = observation_rows(model, scenarios, paths, &rows);
     Posterior {
         views: all_views.into_iter().zip(view_ess).collect(),
@@ -465,12 +460,13 @@ fn prior_rows(
     scenarios: &[Scenario],
     cols: &Columns,
     all: &[(usize, f64)],
-    draws: &[Vec<f64>],
+    paths: &Paths,
 ) -> Vec<PriorRow> {
     let mut rows: Vec<PriorRow> = sampled_priors(model)
         .par_iter()
-        .zip(draws)
-        .filter_map(|(&p, x)| {
+        .enumerate()
+        .filter_map(|(d, &p)| {
+            let x = paths.draws_of(d);
             let scope = model.priors[p].scope;
             let n = x.len();
             let mut w = vec![0.0; n];
