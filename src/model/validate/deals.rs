@@ -2,10 +2,10 @@
 //! outcome of the given deal when conditional), effects, `baseline`.
 
 use super::checker::{join, Checker};
-use super::effects::read_effect;
+use super::effects::read_effects;
 use super::PROB_SUM_TOL;
 use crate::model::source::{Node, Value};
-use crate::model::{schema, Buyer, Deal, Effect, EffectId, Outcome, Platform, PriorScope};
+use crate::model::{schema, Buyer, Deal, Effect, Outcome, Platform, PriorScope};
 
 pub fn deals<'a>(
     v: &mut Checker<'a>,
@@ -59,7 +59,8 @@ pub fn deals<'a>(
                             )
                         };
                         let scope = PriorScope::Outcome(d, outcomes.len());
-                        let ids = outcome_effects(v, onode, &op, scope, platforms, buyers, effects);
+                        let ids =
+                            read_effects(v, (onode, &op), scope, (platforms, buyers), effects);
                         outcomes.push(Outcome {
                             id: oid.clone(),
                             label: olabel,
@@ -142,42 +143,6 @@ fn baseline<'a>(v: &mut Checker<'a>, node: &'a Node, path: &str, outcomes: &[Out
             0
         }
     }
-}
-
-/// An outcome's `effects` array.
-fn outcome_effects<'a>(
-    v: &mut Checker<'a>,
-    onode: &'a Node,
-    op: &str,
-    scope: PriorScope,
-    platforms: &[Platform],
-    buyers: &[Buyer],
-    effects: &mut Vec<Effect>,
-) -> Vec<EffectId> {
-    let mut ids = Vec::new();
-    let Some(en) = onode.get("effects") else {
-        return ids;
-    };
-    let ep = join(op, "effects");
-    let Value::Array(items) = &en.value else {
-        v.err(
-            &ep,
-            Some(en),
-            format!(
-                "expected an array of effect tables, found {}",
-                en.value.type_name()
-            ),
-        );
-        return ids;
-    };
-    for (i, item) in items.iter().enumerate() {
-        let id = EffectId(effects.len());
-        if let Some(e) = read_effect(v, item, &format!("{ep}.{i}"), id, scope, platforms, buyers) {
-            ids.push(id);
-            effects.push(e);
-        }
-    }
-    ids
 }
 
 /// One probability in [0, 1], or (for a conditional deal) one per outcome

@@ -14,16 +14,32 @@ pub fn model_wide<'a>(
     buyers: &[Buyer],
     effects: &mut Vec<Effect>,
 ) -> Vec<EffectId> {
+    let (owner, scope) = ((root, ""), PriorScope::Always);
+    read_effects(v, owner, scope, (platforms, buyers), effects)
+}
+
+/// The `effects` array of the table `owner` (node and TOML path: the
+/// document's root, or a deal outcome): each effect read with
+/// [`read_effect`], its priors registered with `scope`, appended to
+/// `effects`; returns their ids.
+pub fn read_effects<'a>(
+    v: &mut Checker<'a>,
+    (node, path): (&'a Node, &str),
+    scope: PriorScope,
+    (platforms, buyers): (&[Platform], &[Buyer]),
+    effects: &mut Vec<Effect>,
+) -> Vec<EffectId> {
     let mut ids = Vec::new();
-    let Some(en) = root.get("effects") else {
+    let Some(en) = node.get("effects") else {
         return ids;
     };
+    let ep = join(path, "effects");
     let Value::Array(items) = &en.value else {
         v.err(
-            "effects",
+            &ep,
             Some(en),
             format!(
-                "expected an array of effect tables ([[effects]]), found {}",
+                "expected an array of effect tables, found {}",
                 en.value.type_name()
             ),
         );
@@ -31,8 +47,7 @@ pub fn model_wide<'a>(
     };
     for (i, item) in items.iter().enumerate() {
         let id = EffectId(effects.len());
-        let path = format!("effects.{i}");
-        if let Some(e) = read_effect(v, item, &path, id, PriorScope::Always, platforms, buyers) {
+        if let Some(e) = read_effect(v, item, &format!("{ep}.{i}"), id, scope, platforms, buyers) {
             effects.push(e);
             ids.push(id);
         }
@@ -42,7 +57,7 @@ pub fn model_wide<'a>(
 
 /// Reads one effect table at `path`; its priors are registered with
 /// `scope` (the scenarios that apply it).
-pub fn read_effect<'a>(
+fn read_effect<'a>(
     v: &mut Checker<'a>,
     node: &'a Node,
     path: &str,
