@@ -88,8 +88,8 @@ fn flag_overrides(sim: &SimulationArgs) -> Vec<String> {
 struct Prepared {
     threads: usize,
     pool: rayon::ThreadPool,
-    /// Removes its partial folder when dropped uncommitted: bind the lock
-    /// first when taking the fields apart, so that it is dropped last.
+    /// Removes its partial folder when dropped uncommitted; declared
+    /// before the lock, so dropped while the lock is still held.
     staged: Staged,
     _lock: Lock,
 }

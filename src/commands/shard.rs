@@ -2,8 +2,7 @@
 //! machines, and the merge that writes exactly the unsharded run's tables.
 
 use super::{
-    flag_overrides, load, out_dir, prepare, progress_bar, read_source, write_run, Finish, Prepared,
-    Source,
+    flag_overrides, load, out_dir, prepare, progress_bar, read_source, write_run, Finish, Source,
 };
 use crate::cli::{MergeArgs, RunArgs, SummariesArg};
 use anyhow::{bail, Context, Result};
@@ -48,15 +47,8 @@ pub fn run_shard(args: &RunArgs) -> Result<()> {
     let model = load(&source, &overrides)?;
     let range = shard::range(index, count, model.simulation.futures);
     let out = out_dir(&args.out, &model, &format!(".shard-{index}-of-{count}"));
-    let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
     let t0 = Instant::now();
-    // The lock bound first, so dropped last (after the partial folder).
-    let Prepared {
-        _lock,
-        threads,
-        pool,
-        staged,
-    } = prepare(&out, &protect, &args.common)?;
+    let run = prepare(&out, source.path.as_slice(), &args.common)?;
     let scenarios = scenario::enumerate(&model);
     let bar = progress_bar(
         args.common.quiet,
@@ -64,14 +56,14 @@ pub fn run_shard(args: &RunArgs) -> Result<()> {
         &format!("{} shard {index}/{count}", model.name),
     );
     let with_sensitivity = !args.no_sensitivity;
-    let outcome = pool.install(|| {
+    let outcome = run.pool.install(|| {
         pipeline::run_shard(&model, &scenarios, range.clone(), with_sensitivity, &|n| {
             bar.inc(n as u64)
         })
     });
     bar.finish_and_clear();
     let bytes = shard::encode(&outcome.state, &outcome.kept);
-    let dir = staged.dir();
+    let dir = run.staged.dir();
     let p = dir.join("state.bin");
     std::fs::write(&p, &bytes).with_context(|| format!("cannot write '{}'", p.display()))?;
     let info = ShardInfo {
@@ -103,14 +95,14 @@ pub fn run_shard(args: &RunArgs) -> Result<()> {
         (&source.name, &source.text),
         &overrides,
         &model,
-        (threads, scenarios.len()),
+        (run.threads, scenarios.len()),
     );
     manifest.path_years = (range.len() * scenarios.len() * model.horizon()) as u64;
     manifest.seconds = seconds;
     manifest.summaries = "sketch".into();
     manifest.sensitivity = with_sensitivity;
     manifest.write(dir)?;
-    let final_dir = staged.commit()?;
+    let final_dir = run.staged.commit()?;
     if !args.common.quiet {
         println!(
             "{}: shard {index} of {count} (futures {}..{}) in {:.2} s -> {}",
@@ -231,13 +223,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     let model = load(&source, &first.info.overrides)?;
     let scenarios = scenario::enumerate(&model);
     let plan = SketchPlan::new(&model, &scenarios);
-    // The lock bound first, so dropped last (after the partial folder).
-    let Prepared {
-        _lock,
-        threads,
-        pool,
-        staged,
-    } = prepare(&args.out, &[], &args.common)?;
+    let run = prepare(&args.out, &[], &args.common)?;
     // Add the states in index order (the kept futures are appended, so
     // order matters for them; the sketches are sums).
     let mut merged: Option<(sharecast::summary::sketch::SketchState, pipeline::Kept)> = None;
@@ -271,17 +257,18 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     }
     let (state, kept) = merged.expect("at least one shard");
     let with_sensitivity = first.info.sensitivity;
-    let outcome =
-        pool.install(|| pipeline::finish(&model, &scenarios, (state, kept), with_sensitivity));
-    let done = pool.install(|| {
+    let outcome = run
+        .pool
+        .install(|| pipeline::finish(&model, &scenarios, (state, kept), with_sensitivity));
+    let done = run.pool.install(|| {
         write_run(
             &Finish {
-                dir: staged.dir(),
+                dir: run.staged.dir(),
                 source: &source,
                 model: &model,
                 scenarios: &scenarios,
                 overrides: &first.info.overrides,
-                threads,
+                threads: run.threads,
                 summaries: "sketch",
                 sensitivity: with_sensitivity,
                 paths: false,
@@ -291,7 +278,7 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
             outcome,
         )
     })?;
-    let final_dir = staged.commit()?;
+    let final_dir = run.staged.commit()?;
     if !args.common.quiet {
         println!(
             "{}: {count} shards merged ({} scenarios x {} futures) in {:.2} s -> {}{}",

@@ -2,7 +2,7 @@
 //! folder (`output/<name>.sobol/`): `sobol.csv`, one chart per focus series
 //! and year, `model.toml` and `run.json`.
 
-use super::{available_memory, load, out_dir, prepare, progress_bar, read_source, Prepared};
+use super::{available_memory, load, out_dir, prepare, progress_bar, read_source};
 use crate::cli::SobolArgs;
 use anyhow::{bail, Context, Result};
 use sharecast::model::Model;
@@ -12,7 +12,7 @@ use sharecast::scenario::{self, Scenario};
 use sharecast::sensitivity::sobol::{study, Study};
 use sharecast::sensitivity::{cells, input_label, sampled_priors};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// Largest base size: 2^20 rows per input already takes hours.
@@ -64,26 +64,21 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
         }
     }
     let out = out_dir(&args.out, &model, ".sobol");
-    let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
     let t0 = Instant::now();
-    // The lock bound first, so dropped last (after the partial folder).
-    let Prepared {
-        _lock,
-        threads,
-        pool,
-        staged,
-    } = prepare(&out, &protect, &args.common)?;
+    let run = prepare(&out, source.path.as_slice(), &args.common)?;
     let bar = progress_bar(
         args.common.quiet,
         rows as u64,
         &format!("{} (Sobol)", model.name),
     );
-    let result = pool.install(|| study(&model, &scenarios, args.base, &|n| bar.inc(n as u64)));
+    let result = run
+        .pool
+        .install(|| study(&model, &scenarios, args.base, &|n| bar.inc(n as u64)));
     bar.finish_and_clear();
     let mut seconds = BTreeMap::new();
     seconds.insert("study".to_string(), t0.elapsed().as_secs_f64());
 
-    let dir = staged.dir();
+    let dir = run.staged.dir();
     let p = dir.join("sobol.csv");
     let mut df = output::frame(output::sobol_frame(&model, &result.rows), &p)?;
     output::write_csv(&mut df, &p)?;
@@ -99,7 +94,7 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
         (&source.name, &source.text),
         &args.set,
         &model,
-        (threads, scenarios.len()),
+        (run.threads, scenarios.len()),
     );
     manifest.futures = result.design_rows;
     manifest.sampling = format!("sobol design, base {} x ({d} inputs + 2)", args.base);
@@ -107,7 +102,7 @@ pub fn sobol(args: &SobolArgs) -> Result<()> {
     manifest.seconds = seconds;
     manifest.summaries = "sobol".into();
     manifest.write(dir)?;
-    let final_dir = staged.commit()?;
+    let final_dir = run.staged.commit()?;
     if !args.common.quiet {
         println!(
             "{}: Sobol study, {d} inputs x {} scenarios, {} futures each, in {:.1} s -> {}",

@@ -3,7 +3,7 @@
 //! `output/<model name>.sweep/`: `sweep.csv`, a chart per focus series and
 //! an `index.html`.
 
-use super::{flag_overrides, load, out_dir, prepare, progress_bar, read_source, Prepared, Source};
+use super::{flag_overrides, load, out_dir, prepare, progress_bar, read_source, Source};
 use crate::cli::SweepArgs;
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
@@ -15,7 +15,7 @@ use sharecast::scenario;
 use sharecast::summary::Summary;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// A variant's assignment: `(path, value)` per swept field.
@@ -137,15 +137,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         bail!("{}", problems.join("\n"));
     }
     let out = out_dir(&args.out, &model, ".sweep");
-    let protect: Vec<PathBuf> = source.path.iter().cloned().collect();
     let t0 = Instant::now();
-    // The lock bound first, so dropped last (after the partial folder).
-    let Prepared {
-        _lock,
-        threads,
-        pool,
-        staged,
-    } = prepare(&out, &protect, &args.common)?;
+    let run = prepare(&out, source.path.as_slice(), &args.common)?;
     let total = variants
         .iter()
         .map(|(_, _, m)| m.simulation.futures as u64)
@@ -154,7 +147,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let mut results = Vec::new();
     for (name, g, m) in &variants {
         let scenarios = scenario::enumerate(m);
-        let outcome = pool.install(|| {
+        let outcome = run.pool.install(|| {
             pipeline::run(m, &scenarios, (pipeline::auto(m), false), &|n| {
                 bar.inc(n as u64)
             })
@@ -162,7 +155,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         results.push((name.clone(), g.clone(), outcome.summary));
     }
     bar.finish_and_clear();
-    let dir = staged.dir();
+    let dir = run.staged.dir();
     let p = dir.join("sweep.csv");
     let mut df = output::frame(sweep_frame(&model, &variants, &results), &p)?;
     output::write_csv(&mut df, &p)?;
@@ -181,12 +174,12 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         (&source.name, &source.text),
         &base,
         &model,
-        (threads, scenario::enumerate(&model).len()),
+        (run.threads, scenario::enumerate(&model).len()),
     );
     manifest.seconds = seconds;
     manifest.summaries = "per variant: auto".into();
     manifest.write(dir)?;
-    let final_dir = staged.commit()?;
+    let final_dir = run.staged.commit()?;
     if !args.common.quiet {
         println!(
             "{}: sweep of {} variants x {} futures in {:.1} s -> {}",
